@@ -1,0 +1,38 @@
+# Two commands do everything:  `make lab` opens the course, `make test` runs every test.
+# Both create a virtual environment in .venv first if there is none.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The default installs the CPU build of torch. With an NVIDIA GPU:  make lab TORCH_INDEX=https://download.pytorch.org/whl/cu128
+TORCH  ?= torch==2.13.0
+TORCH_INDEX ?=
+TORCH_ARGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
+
+.PHONY: lab test venv notebooks exercises bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)" $(TORCH_ARGS)
+	$(BIN)/python -m pip install --quiet -e ".[course,test]"
+	@touch $@
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+test: venv
+	$(BIN)/python -m pytest
+
+notebooks: venv  ## re-run every notebook in place and refresh its paired .py file
+	$(BIN)/python -m gptlab.notebooks execute notebooks/*.ipynb solutions/*.ipynb
+
+exercises: venv  ## regenerate the student notebooks from solutions/
+	$(BIN)/python -m gptlab release solutions --out exercises
+
+bench: venv
+	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/train.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,280 @@
+"""GPT-2 in one readable file: attention, MLP, block, model.
+
+Parameter names follow OpenAI's GPT-2 and HuggingFace's ``GPT2LMHeadModel`` (``transformer.wte``,
+``transformer.h.N.attn.c_attn`` ...), and the projection weights are stored the way GPT-2 stores them,
+(in_features, out_features), so a HuggingFace checkpoint loads tensor for tensor.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import GPTConfig
+
+
+def attention_mask(
+    q_len: int,
+    k_len: int,
+    *,
+    padding_mask: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor | None:
+    """The one place that decides which key each query may look at. ``True`` means "may attend".
+
+    Queries are the last ``q_len`` of ``k_len`` positions (with a KV cache the earlier keys are already
+    stored), so query ``i`` sits at position ``k_len - q_len + i`` and may see keys ``0 .. k_len - q_len + i``:
+    a lower-triangular matrix shifted right by the cache length. ``padding_mask`` (B, k_len), 1 for real
+    tokens and 0 for padding, removes padded keys too. Returns (q_len, k_len), or (B, 1, q_len, k_len)
+    with padding, or ``None`` when every query may see every key (one new token, no padding), so that
+    callers can skip masking altogether.
+    """
+    if q_len > k_len:
+        raise ValueError(f"more queries ({q_len}) than keys ({k_len})")
+    if padding_mask is None and q_len == 1:
+        return None
+    allowed = torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(diagonal=k_len - q_len)
+    if padding_mask is not None:
+        if padding_mask.shape[-1] != k_len:
+            raise ValueError(f"padding mask covers {padding_mask.shape[-1]} positions, expected {k_len}")
+        allowed = allowed & padding_mask.to(device=allowed.device, dtype=torch.bool)[:, None, None, :]
+        # A padded *query* would see no key at all (softmax of all -inf is NaN); let it see itself instead.
+        # Its output is never used: the loss and the generated tokens ignore padded positions.
+        own_position = torch.ones_like(allowed[0, 0]).tril(k_len - q_len).triu(k_len - q_len)
+        allowed = allowed | own_position
+    return allowed
+
+
+class Projection(nn.Module):
+    """``y = x @ W + b`` with ``W`` stored (in_features, out_features).
+
+    This is ``nn.Linear`` with its weight transposed: the layout of OpenAI's GPT-2 checkpoints (and of
+    HuggingFace's ``Conv1D``). Besides loading checkpoints without transposes, it is faster for the
+    one-token-at-a-time products of generation on a CPU, where reading the weight row by row wins.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape[:-1] + (self.out_features,)
+        x = x.reshape(-1, self.in_features)
+        y = torch.addmm(self.bias, x, self.weight) if self.bias is not None else x @ self.weight
+        return y.view(shape)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: GPTConfig, layer_idx: int = 0):
+        super().__init__()
+        self.n_head, self.head_dim, self.layer_idx = config.n_head, config.head_dim, layer_idx
+        self.impl = config.attn_impl
+        self.c_attn = Projection(config.n_embd, 3 * config.n_embd, config.bias)  # q, k, v for all heads at once
+        self.c_proj = Projection(config.n_embd, config.n_embd, config.bias)
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.dropout = config.dropout
+
+    def forward(self, x, *, cache=None, padding_mask=None, weights_out: list | None = None):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q = q.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
+        if cache is not None:
+            k, v = cache.update(self.layer_idx, k, v)  # (B, nh, past + T, hs)
+        mask = attention_mask(T, k.shape[2], padding_mask=padding_mask, device=x.device)
+
+        if self.impl == "explicit" or weights_out is not None:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))  # (B, nh, T, past + T)
+            if mask is not None:
+                att = att.masked_fill(~mask, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            if weights_out is not None:
+                weights_out.append(att.detach())
+            y = self.attn_dropout(att) @ v  # (B, nh, T, hs)
+        else:
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+            )  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble the heads side by side
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.c_fc = Projection(config.n_embd, 4 * config.n_embd, config.bias)
+        self.c_proj = Projection(4 * config.n_embd, config.n_embd, config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        # GPT-2 uses the tanh approximation of GELU ("gelu_new" in HuggingFace).
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate="tanh")))
+
+
+class Block(nn.Module):
+    """One transformer layer. ``pre``: x + f(LN(x)) (GPT-2); ``post``: LN(x + f(x)) (the 2017 Transformer, GPT-1)."""
+
+    def __init__(self, config: GPTConfig, layer_idx: int = 0):
+        super().__init__()
+        self.pre_ln = config.ln_placement == "pre"
+        self.ln_1 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_eps, bias=config.bias)
+        self.attn = CausalSelfAttention(config, layer_idx)
+        self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_eps, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x, **attn_kwargs):
+        if self.pre_ln:
+            x = x + self.attn(self.ln_1(x), **attn_kwargs)
+            x = x + self.mlp(self.ln_2(x))
+        else:
+            x = self.ln_1(x + self.attn(x, **attn_kwargs))
+            x = self.ln_2(x + self.mlp(x))
+        return x
+
+
+class GPT(nn.Module):
+    """A GPT-2 language model: ``logits = model(idx)``; ``logits, loss = model(idx, targets)``."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),  # token embedding E: (V, C)
+                wpe=nn.Embedding(config.block_size, config.n_embd),  # learned position embedding: (T_max, C)
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList([Block(config, i) for i in range(config.n_layer)]),
+                # Pre-LN leaves the residual stream un-normalised at the top, so GPT-2 adds one last LayerNorm.
+                ln_f=nn.LayerNorm(config.n_embd, eps=config.layer_norm_eps, bias=config.bias),
+            )
+        )
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)  # logits = h @ E^T when tied
+        if config.tie_weights:
+            self.lm_head.weight = self.transformer.wte.weight
+        self.apply(self._init_weights)
+        # GPT-2: residual branches add up over 2 * n_layer sublayers; scale their output projections down so
+        # the residual stream's variance does not grow with depth.
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module):
+        if isinstance(module, (nn.Linear, Projection)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    @property
+    def device(self) -> torch.device:
+        return self.transformer.wte.weight.device
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        *,
+        cache=None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        last_only: bool = False,
+        attn_weights_out: list | None = None,
+    ):
+        """Logits (B, T, vocab) for token ids ``idx`` (B, T); with ``targets`` also the mean cross-entropy.
+
+        ``cache`` (a :class:`gptlab.kv_cache.KVCache`) holds earlier positions' keys and values, so ``idx``
+        may be just the new tokens. ``attention_mask`` (B, past + T) marks real tokens 1 and padding 0, as in
+        HuggingFace. ``last_only`` computes logits for the last position only (all generation needs).
+        ``attn_weights_out``, a list, receives each layer's attention weights (B, nh, T, past + T).
+        Targets equal to -100 are ignored by the loss.
+        """
+        B, T = self._check_input(idx)
+        past = cache.seq_len if cache is not None else 0
+        if position_ids is None:
+            if past + T > self.config.block_size:
+                raise ValueError(
+                    f"sequence of {past + T} tokens is longer than the model's context "
+                    f"(block_size={self.config.block_size}); crop it to the last {self.config.block_size} tokens"
+                )
+            position_ids = torch.arange(past, past + T, device=idx.device).unsqueeze(0)  # (1, T)
+        elif int(position_ids.max()) >= self.config.block_size or int(position_ids.min()) < 0:
+            raise ValueError(f"position ids must lie in [0, {self.config.block_size})")
+
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(position_ids))  # (B, T, C)
+        for block in self.transformer.h:
+            x = block(x, cache=cache, padding_mask=attention_mask, weights_out=attn_weights_out)
+        if cache is not None:
+            cache.advance(T)
+        if self.config.ln_placement == "pre":
+            x = self.transformer.ln_f(x)
+
+        if targets is None:
+            return self.lm_head(x[:, -1:, :] if last_only else x)  # (B, T or 1, vocab)
+        logits = self.lm_head(x)  # (B, T, vocab)
+        if targets.shape != idx.shape:
+            raise ValueError(f"targets have shape {tuple(targets.shape)}, expected {tuple(idx.shape)}")
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+        return logits, loss
+
+    def _check_input(self, idx):
+        if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int, torch.int32):
+            raise TypeError("token ids must be an integer torch.Tensor of shape (batch, time)")
+        if idx.dim() != 2:
+            raise ValueError(f"token ids must have shape (batch, time), got {tuple(idx.shape)}")
+        if idx.numel() == 0:
+            raise ValueError("empty input: give at least one token")
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= self.config.vocab_size:
+            raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got values in [{lo}, {hi}]")
+        return idx.shape
+
+    @torch.no_grad()
+    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Each layer's attention weights (B, n_head, T, T) for ``idx``, computed the explicit way."""
+        maps: list[torch.Tensor] = []
+        self(idx, attn_weights_out=maps)
+        return maps
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters by component, counted from the tensors (shared tensors once)."""
+        from .params import count_module_parameters
+
+        return count_module_parameters(self)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "GPT":
+        return cls(GPTConfig.from_preset(name, **overrides))
+
+    @classmethod
+    def from_pretrained(cls, path_or_name, **kwargs) -> "GPT":
+        """Load a HuggingFace GPT-2 checkpoint (a local folder or a hub name) or a gptlab training run."""
+        from .hf import load_pretrained
+
+        return load_pretrained(path_or_name, **kwargs)
+
+    def save_pretrained(self, folder, **kwargs):
+        """Save as a HuggingFace GPT-2 folder (``config.json`` + ``model.safetensors``)."""
+        from .hf import save_pretrained
+
+        return save_pretrained(self, folder, **kwargs)
+
+    def generate(self, idx, max_new_tokens: int, **kwargs):
+        """Continue ``idx``; see :func:`gptlab.generation.generate` for the options."""
+        from .generation import generate
+
+        return generate(self, idx, max_new_tokens, **kwargs)
