@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Iterable
 
@@ -20,8 +19,6 @@ GPT2_EOT_ID = 50256
 # The digests tiktoken pins for OpenAI's GPT-2 files (tiktoken_ext/openai_public.py).
 VOCAB_BPE_SHA256 = "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5"
 ENCODER_JSON_SHA256 = "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
-# GPT-2's pre-tokenisation: split off contractions, runs of letters, digits, other symbols, white space.
-GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
 class TokenizerError(RuntimeError):
@@ -52,34 +49,17 @@ def gpt2_encoding():
     """tiktoken's "gpt2" Encoding, built from local files (no network)."""
     import tiktoken
     from tiktoken.load import data_gym_to_mergeable_bpe_ranks
+    from tiktoken_ext.openai_public import r50k_pat_str  # GPT-2's pre-tokenisation regex, as tiktoken defines it
 
     vocab_bpe, encoder_json = gpt2_bpe_files()
     ranks = data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(encoder_json))
     return tiktoken.Encoding(
         name="gpt2",
         explicit_n_vocab=50257,
-        pat_str=GPT2_PATTERN,
+        pat_str=r50k_pat_str,
         mergeable_ranks=ranks,
         special_tokens={ENDOFTEXT: GPT2_EOT_ID},
     )
-
-
-def tiktoken_gpt2_if_available():
-    """tiktoken's own ``get_encoding("gpt2")`` when it can be had (cached or downloadable), else ``None``.
-
-    Used to check that the offline encoding agrees with the official one wherever both exist.
-    """
-    import tiktoken
-
-    cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR")
-    try:
-        if cache is None:
-            import socket
-
-            socket.create_connection(("openaipublic.blob.core.windows.net", 443), timeout=3).close()
-        return tiktoken.get_encoding("gpt2")
-    except Exception:
-        return None
 
 
 class BPETokenizer:
