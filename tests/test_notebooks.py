@@ -1,0 +1,121 @@
+"""The committed notebooks are tidy: paired with an up-to-date .py, run top to bottom, no errors, every
+figure titled. The cells themselves are run (and their claims checked) by nbval: `pytest notebooks/`."""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gptlab import notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+COURSE = ["00_start_here", "01_causal_lm", "02_attention", "03_pre_post_ln", "04_weight_tying"]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_notebook_is_tidy(path):
+    problems = notebooks.check(path)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_notebook_exists(name):
+    assert (ROOT / "notebooks" / f"{name}.ipynb").exists()
+
+
+def test_every_paired_py_has_its_notebook():
+    for folder in ("notebooks", "solutions"):
+        for py in (ROOT / folder).glob("*.py"):
+            assert py.with_suffix(".ipynb").exists(), f"{py} has no notebook beside it"
+
+
+# ----------------------------------------------------------------------------------------------------
+# The checker itself, on small hand-made notebooks
+
+
+def _figure(title):
+    return nbformat.v4.new_output(
+        "display_data",
+        data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>",
+              notebooks.FIGURE_MIME: {"suptitle": "", "axes": [{"title": title, "xlabel": "", "ylabel": ""}]}},
+    )
+
+
+def _write(tmp_path, cells, counts, outputs=None):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    for cell, n in zip(nb.cells[1:], counts):
+        cell.execution_count = n
+    for i, outs in (outputs or {}).items():
+        nb.cells[1 + i].outputs = outs
+    return notebooks.write_pair(nb, tmp_path / "nb.ipynb")[0]
+
+
+def test_check_accepts_a_tidy_notebook(tmp_path):
+    path = _write(tmp_path, ["x = 1", "print(x)"], [1, 2], {0: [_figure("Loss")]})
+    assert notebooks.check(path) == []
+
+
+def test_check_finds_cells_run_out_of_order(tmp_path):
+    path = _write(tmp_path, ["x = 1", "print(x)"], [2, 1])
+    assert any("execution count 2, expected 1" in p for p in notebooks.check(path))
+
+
+def test_check_finds_unrun_cells(tmp_path):
+    path = _write(tmp_path, ["x = 1", "print(x)"], [1, None])
+    assert any("execution count None" in p for p in notebooks.check(path))
+
+
+def test_check_finds_error_outputs(tmp_path):
+    error = nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])
+    path = _write(tmp_path, ["1 / 0"], [1], {0: [error]})
+    assert any("ZeroDivisionError" in p for p in notebooks.check(path))
+
+
+def test_check_finds_untitled_and_undescribed_figures(tmp_path):
+    bare = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    path = _write(tmp_path, ["plot()", "plot()"], [1, 2], {0: [_figure("")], 1: [bare]})
+    problems = notebooks.check(path)
+    assert any("cell 1: a figure without a title" in p for p in problems), problems
+    assert any("cell 2: a figure not described" in p for p in problems), problems
+
+
+def test_check_finds_a_stale_or_missing_py(tmp_path):
+    path = _write(tmp_path, ["x = 1"], [1])
+    py = path.with_suffix(".py")
+    py.write_text(py.read_text().replace("x = 1", "x = 2"))
+    assert any("differs from nb.py" in p for p in notebooks.check(path))
+    py.unlink()
+    assert any("nb.py is missing" in p for p in notebooks.check(path))
+
+
+def test_check_rejects_a_broken_file(tmp_path):
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text("{ not json")
+    assert any("not a readable notebook" in p for p in notebooks.check(bad))
+    with pytest.raises(ValueError, match="expected a .ipynb"):
+        notebooks.check(tmp_path / "notes.txt")
+
+
+def test_execute_runs_a_py_into_a_described_notebook(tmp_path):
+    """The whole loop: a .py written by hand becomes an executed notebook whose figure is described, in the
+    notebook's own folder; a failing cell leaves the files as they were."""
+    py = tmp_path / "demo.py"
+    py.write_text(
+        "# %% [markdown]\n# # Demo\n\n"
+        "# %%\nimport os, matplotlib.pyplot as plt\nprint(os.path.basename(os.getcwd()))\n\n"
+        "# %%\nfig, ax = plt.subplots()\nax.plot([1, 2])\nax.set_title('A line')\nplt.show()\n"
+    )
+    notebooks.execute(py, timeout=120)
+    path = py.with_suffix(".ipynb")
+    assert notebooks.check(path) == []
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[1].outputs[0]["text"].strip() == tmp_path.name
+    assert nb.cells[2].outputs[0]["data"][notebooks.FIGURE_MIME]["axes"][0]["title"] == "A line"
+
+    before = path.read_bytes()
+    py.write_text(py.read_text() + "\n# %%\nraise ValueError('broken on purpose')\n")
+    with pytest.raises(notebooks.NotebookError, match="broken on purpose"):
+        notebooks.execute(py, timeout=120)
+    assert path.read_bytes() == before
+    assert "broken on purpose" in py.read_text()
