@@ -1,13 +1,17 @@
 """Parameter counts by component, from a config (no tensors needed) or from a built model.
 
-GPT-2 small with tied embeddings has 124,439,808 parameters. The GPT-2 paper reported 117M for the
-smallest model; the released checkpoint has 124M. Most of the gap is the paper's count leaving out
-the position embeddings and a miscount of the token embeddings; "non-embedding" counts (as in the
-scaling-law papers) come out far smaller still, which is why three different numbers circulate.
+GPT-2 small with tied embeddings has 124,439,808 parameters, yet the GPT-2 paper's table lists 117M
+(and 345M, 762M, 1542M for the larger sizes, against 355M, 774M, 1558M released). Counting the same
+architectures with GPT-1's 40,478-token vocabulary instead of GPT-2's 50,257 reproduces all four of the
+paper's numbers (:func:`paper_count`): the table appears to have been computed before the vocabulary grew.
 """
 from __future__ import annotations
 
 from .config import GPTConfig
+
+# The GPT-2 paper's table 2, in millions of parameters.
+GPT2_PAPER_MILLIONS = {"gpt2": 117, "gpt2-medium": 345, "gpt2-large": 762, "gpt2-xl": 1542}
+GPT1_VOCAB_SIZE = 40478
 
 COMPONENTS = ("token_embedding", "position_embedding", "attention", "mlp", "layernorm", "lm_head")
 
@@ -67,3 +71,8 @@ def format_counts(counts: dict[str, int]) -> str:
         share = f"{100 * v / total:5.1f}%" if k in COMPONENTS else ""
         lines.append(f"{k:<{width}}  {v:>15,}  {share}")
     return "\n".join(lines)
+
+
+def paper_count(config: GPTConfig) -> int:
+    """The count the GPT-2 paper reports for this size: the same model with GPT-1's vocabulary."""
+    return count_parameters(config.replace(vocab_size=GPT1_VOCAB_SIZE))["total"]

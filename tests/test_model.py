@@ -186,3 +186,12 @@ def test_teaching_presets_build_and_run():
         model = GPT.from_preset(name, vocab_size=65).eval()
         idx = torch.randint(0, 65, (1, model.config.block_size))
         assert model(idx).shape == (1, model.config.block_size, 65)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"])
+def test_paper_counts_are_gpt1_vocabulary_counts(name):
+    from gptlab.params import GPT2_PAPER_MILLIONS, paper_count
+
+    config = GPTConfig.from_preset(name)
+    assert round(paper_count(config) / 1e6) == GPT2_PAPER_MILLIONS[name]
+    assert round(count_parameters(config)["total"] / 1e6) != GPT2_PAPER_MILLIONS[name]
