@@ -220,15 +220,17 @@ def distribution_bars(
     ylabel: str = "probability",
     top: int | None = None,
     highlight_label: str = "kept",
+    tokens: bool = True,
     ax=None,
 ):
     """A bar chart of a distribution over labels, largest first when ``top`` is given (only the ``top``
-    largest are drawn). ``highlight`` marks some bars (e.g. the tokens top-k / top-p keep)."""
+    largest are drawn). ``highlight`` marks some bars (e.g. the tokens top-k / top-p keep). With ``tokens``
+    the labels are tokens, drawn with their spaces and newlines made visible."""
     p = _to_numpy(probs)
     if len(labels) != len(p):
         raise ValueError(f"{len(labels)} labels for {len(p)} values")
     order = np.argsort(-p, kind="stable")[:top] if top else np.arange(len(p))
-    fig, ax, own = _axes(ax, (max(4.0, 0.35 * len(order) + 1.5), 3.5))
+    fig, ax, own = _axes(ax, (max(5.0, 0.35 * len(order) + 1.5), 3.5))
     colors = ["C0"] * len(order)
     if highlight is not None:
         hl = np.asarray(highlight, dtype=bool)
@@ -237,7 +239,8 @@ def distribution_bars(
 
         ax.legend(handles=[Patch(color="C1", label=highlight_label), Patch(color="#bbbbbb", label="dropped")])
     ax.bar(range(len(order)), p[order], color=colors)
-    ax.set_xticks(range(len(order)), [printable(labels[i]) for i in order], rotation=90 if len(order) > 8 else 0)
+    names = [printable(labels[i]) if tokens else labels[i] for i in order]
+    ax.set_xticks(range(len(order)), names, rotation=90 if len(order) > 8 else 0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
