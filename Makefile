@@ -10,7 +10,12 @@ TORCH_ARGS := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 
 .PHONY: lab test venv notebooks exercises bench clean
 
-venv: $(VENV)/.installed
+# JupyterLab's defaults for the course (no pop-up asking to fetch Jupyter news), read from the environment.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+# Extra flags for the server, e.g.  make lab LAB_ARGS="--port=8890 --no-browser"
+LAB_ARGS ?=
+
+venv: $(VENV)/.installed $(LAB_SETTINGS)
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,8 +23,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[course,test]"
 	@touch $@
 
+$(LAB_SETTINGS): jupyterlab_overrides.json $(VENV)/.installed
+	@mkdir -p $(@D)
+	cp $< $@
+
+# ipywidgets ships as a prebuilt JupyterLab extension, so the sliders work with no extra step; the notebooks'
+# kernel "python3" is this environment's Python (Jupyter starts it with the server's own interpreter).
 lab: venv
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 test: venv
 	$(BIN)/python -m pytest

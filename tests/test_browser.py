@@ -1,0 +1,402 @@
+"""The course in a real browser: JupyterLab started the way `make lab` starts it, driven by headless Chromium.
+
+A widget that renders in a unit test can still be dead in JupyterLab (a missing front-end extension, a
+comm that never reaches the kernel), so these tests click and press keys the way a student does and read
+the result back from the page. The server runs on a copy of the course (autosave never touches the sources)
+with a temporary home, and is always stopped together with its kernels.
+
+Screenshots and the server log go to artifacts/browser/ (the path is printed at the start of the run).
+Needs Debian's `chromium` (`apt-get install chromium`; `.ci/run` installs it); skips only without it.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = REPO / "artifacts" / "browser"
+KERNEL_NAME = "Python 3 (ipykernel)"  # display name of the notebooks' kernelspec "python3"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]
+# The printed line of the generation explorer, e.g. "kept 12 of 65 tokens · top probability 0.4312 · ..."
+KEPT_LINE = re.compile(r"kept (\d+) of (\d+) tokens\s*·\s*top probability (-?[0-9.]+)\s*·\s*entropy (-?[0-9.]+) nats")
+ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|Cell In\[\d+\], line \d+|^\w*(Error|Exception)\b",
+                        re.MULTILINE)
+RUN_TIMEOUT_S = 120  # a whole notebook, Run All to the last cell
+
+
+def find_chromium():
+    """Debian's chromium (or $GPTLAB_CHROMIUM); Playwright is never allowed to download a browser."""
+    candidates = [os.environ.get("GPTLAB_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                  "/usr/bin/chromium"]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium found (looked for $GPTLAB_CHROMIUM, chromium, chromium-browser): "
+           "install Debian's with `apt-get install -y chromium` (.ci/run does this)")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the server --------------------------------------------------------------------------------------------
+
+class Lab:
+    """A JupyterLab server on 127.0.0.1 with a token, started by `make lab` in a copy of the course."""
+
+    def __init__(self, root, home, log_path):
+        self.root, self.port, self.token = root, free_port(), secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+        flags = ["--no-browser", f"--port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
+                 f"--IdentityProvider.token={self.token}"]
+        if os.geteuid() == 0:
+            flags.append("--allow-root")
+        venv = Path(sys.prefix)
+        if shutil.which("make"):
+            # `-o` keeps make from reinstalling the environment: this test checks how the course opens.
+            cmd = ["make", "--no-print-directory", "-o", f"{venv}/.installed", f"VENV={venv}", "lab",
+                   "LAB_ARGS=" + " ".join(flags)]
+        else:
+            cmd = [sys.executable, "-m", "jupyter", "lab", *flags, "notebooks/00_start_here.ipynb"]
+        env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+                   JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
+                   JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
+                   IPYTHONDIR=str(home / ".ipython"), GPTLAB_FAST="1", PYTHONUNBUFFERED="1")
+        env.pop("MPLBACKEND", None)
+        # matplotlib's font cache is only read; pointing at the existing one saves rebuilding it per run.
+        env.setdefault("MPLCONFIGDIR", _matplotlib_config_dir())
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        # A session of its own, so stopping the group stops make, the server and everything they started.
+        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def url(self, path):
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}{path}{sep}token={self.token}"
+
+    def get_json(self, path):
+        with urllib.request.urlopen(self.url(path), timeout=5) as r:
+            return json.load(r)
+
+    def wait_ready(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                return self.get_json("/api/status")
+            except OSError:
+                time.sleep(0.25)
+        raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n{self.log()}")
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def processes(self):
+        """The server and everything it started (make, jupyter, kernels)."""
+        try:
+            top = psutil.Process(self.proc.pid)
+            return [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def kernels(self):
+        return [p for p in self.processes() if "ipykernel_launcher" in " ".join(_cmdline(p))]
+
+    def stop(self):
+        """SIGTERM (the server shuts its kernels down), then SIGKILL whatever is left, by pid."""
+        procs = self.processes()
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        _, alive = psutil.wait_procs(procs, timeout=15)
+        for p in alive:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(alive, timeout=5)
+        self.proc.wait(timeout=5)
+        self._log.close()
+        return alive
+
+
+def _cmdline(p):
+    try:
+        return p.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def _matplotlib_config_dir():
+    import matplotlib
+    return matplotlib.get_configdir()
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser screenshots and server log: {ARTIFACTS}", file=sys.__stderr__)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, artifacts):
+    if not (NOTEBOOKS / "00_start_here.ipynb").exists():
+        pytest.fail(f"{NOTEBOOKS / '00_start_here.ipynb'} is missing: `make lab` opens it")
+    root = tmp_path_factory.mktemp("course")
+    for name in ("Makefile", "jupyterlab_overrides.json"):
+        shutil.copy2(REPO / name, root / name)  # copy2 keeps mtimes: make must not see them as changed
+    shutil.copytree(NOTEBOOKS, root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    server = Lab(root, tmp_path_factory.mktemp("home"), artifacts / "lab.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        left = server.stop()
+        assert not left, f"processes left after stopping jupyter lab: {[_cmdline(p) for p in left]}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser tests need Playwright for Python: pip install playwright (no browser download)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, artifacts, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
+    context.set_default_timeout(30_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        try:  # the page as the test left it, failed or not
+            pg.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+        finally:
+            context.close()
+
+
+# --- driving JupyterLab ------------------------------------------------------------------------------------
+
+def open_notebook(page, lab, name):
+    """Open notebooks/<name> and wait until its kernel is really ready.
+
+    The toolbar's execution indicator reads "idle" before any kernel exists, and Run All clicked then does
+    nothing; the status bar only says "<kernel> | Idle" once the kernel is connected and idle.
+    """
+    from playwright.sync_api import expect
+    # `make lab` opens notebooks/00_start_here.ipynb, which makes notebooks/ the root of the file browser.
+    page.goto(lab.url(f"/lab/tree/{name}?reset"))
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_NAME} | Idle", timeout=60_000)
+
+
+def menu(page, name, item):
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(rf"^{name}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{item}$")).click()
+
+
+def run_all(page):
+    """Run > Run All Cells (JupyterLab has no default shortcut for it), then wait for the last cell."""
+    from playwright.sync_api import expect
+    n_code = page.locator(".jp-Notebook .jp-CodeCell").count()
+    assert n_code > 0, "the notebook shows no code cells"
+    prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
+    # The course is committed with outputs: clear them, so that what is checked below is this run's.
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    expect(page.locator(".jp-Notebook .jp-OutputArea-output")).to_have_count(0)
+    expect(prompts.last).to_have_text(re.compile(r"^\[ ?\]:$"))
+    menu(page, "Run", "Run All Cells")
+    status = page.locator("#jp-main-statusbar")
+    # Run All stops at the first error; the last prompt only gets its number when every cell ran.
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not (re.fullmatch(r"\[\d+\]:", prompts.last.inner_text().strip())
+               and f"{KERNEL_NAME} | Idle" in status.inner_text()):
+        errors = error_outputs(page)
+        assert not errors, f"Run All stopped at an error: {errors}"
+        assert time.monotonic() < deadline, f"Run All did not finish within {RUN_TIMEOUT_S} s: {status.inner_text()}"
+        time.sleep(0.25)
+    texts = prompts.all_inner_texts()
+    assert all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts), f"cells that did not run: {texts}"
+    return n_code
+
+
+def error_outputs(page):
+    """Texts of error outputs (tracebacks) on the page; warnings and progress bars on stderr are fine."""
+    stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    return [t for t in stderr.all_inner_texts() if ERROR_TEXT.search(t)]
+
+
+def slider(scope, description):
+    """The ipywidgets 8 slider (noUiSlider) whose description is exactly `description`."""
+    page = getattr(scope, "page", scope)  # a Locator knows its page; a Page is its own
+    label = page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+    return scope.locator(".widget-slider").filter(has=label).first
+
+
+def readout(s):
+    return float(s.locator(".widget-readout").inner_text())
+
+
+class Explorer:
+    """The generation explorer on the page: three sliders and the Output widget they redraw."""
+
+    def __init__(self, page):
+        from playwright.sync_api import expect
+        self.page = page
+        cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has=slider(page, "temperature")).filter(
+            has_text=KEPT_LINE).first
+        expect(cell).to_be_visible(timeout=30_000)
+        self.cell = cell
+        self.temperature, self.top_k, self.top_p = (slider(cell, d) for d in ("temperature", "top-k", "top-p"))
+        for s in (self.temperature, self.top_k, self.top_p):
+            expect(s).to_be_visible()
+        # The Output widget's element stays while the kernel clears and redraws what is inside it.
+        self.output = cell.locator(".widget-output").filter(has_text=KEPT_LINE).first.element_handle()
+        # Count redraws: every change the kernel sends into the Output widget mutates its DOM.
+        self.output.evaluate("""el => {
+            el.__redraws = 0; el.__last = performance.now();
+            new MutationObserver(() => { el.__redraws++; el.__last = performance.now(); })
+                .observe(el, {childList: true, subtree: true, characterData: true});
+        }""")
+
+    def line(self):
+        m = KEPT_LINE.search(self.output.inner_text())
+        assert m, f"no 'kept N of V tokens' line in the output: {self.output.inner_text()!r}"
+        return dict(kept=int(m[1]), vocab=int(m[2]), top=float(m[3]), entropy=float(m[4]))
+
+    def press(self, s, *keys, expect_value):
+        """Press keys on a slider's handle; wait until the kernel has redrawn the output and gone quiet."""
+        before = self.output.evaluate("el => el.__redraws")
+        handle = s.locator(".noUi-handle").first
+        handle.focus()
+        for key in keys:
+            self.page.keyboard.press(key)
+        value = readout(s)
+        assert abs(value - expect_value) < 1e-6, f"slider readout {value} after {keys}, expected {expect_value}"
+        deadline = time.monotonic() + 30
+        status = self.page.locator("#jp-main-statusbar")
+        while True:
+            redraws, quiet_ms = self.output.evaluate("el => [el.__redraws, performance.now() - el.__last]")
+            if redraws > before and quiet_ms > 700 and f"{KERNEL_NAME} | Idle" in status.inner_text():
+                return self.line()
+            assert time.monotonic() < deadline, (
+                f"moving the slider to {expect_value} did not redraw the output within 30 s "
+                f"(redraws {redraws - before}): the widget is not connected to the kernel")
+            time.sleep(0.1)
+
+    def screenshot(self, path):
+        widgets = self.cell.locator(".jp-OutputArea").first
+        widgets.scroll_into_view_if_needed()
+        widgets.screenshot(path=str(path))
+
+    def set_extreme(self, s, key, value):
+        """Home/End on the handle; a no-op (and no redraw to wait for) when already there."""
+        if abs(readout(s) - value) > 1e-6:
+            return self.press(s, key, expect_value=value)
+        return self.line()
+
+
+# --- the tests ---------------------------------------------------------------------------------------------
+
+def test_make_lab_opens_the_course_with_the_environments_kernel(lab, page, artifacts):
+    """`make lab` serves the course; 00_start_here opens on the venv's python3 kernel, no news pop-up."""
+    open_notebook(page, lab, "00_start_here.ipynb")
+    page.locator("#jp-main-statusbar").screenshot(path=str(artifacts / "00_statusbar.png"))
+    sessions = lab.get_json("/api/sessions")
+    assert [s["kernel"]["name"] for s in sessions] == ["python3"], sessions
+    kernels = lab.kernels()
+    assert len(kernels) == 1, [_cmdline(k) for k in kernels]
+    python = Path(_cmdline(kernels[0])[0])
+    assert python.parent == Path(sys.prefix) / "bin", f"the kernel runs {python}, not this environment's python"
+    # The settings make installs into the environment reached JupyterLab: no news or update pop-up.
+    schema = lab.get_json("/lab/api/settings/@jupyterlab/apputils-extension:notification")["schema"]
+    defaults = {k: v.get("default") for k, v in schema["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, (
+        f"{Path(sys.prefix)}/share/jupyter/lab/settings/overrides.json is not installed (run `make venv`): "
+        f"{defaults}")
+    # ipywidgets' front end is a prebuilt extension: no build or enable step.
+    extensions = lab.get_json("/lab/api/extensions")
+    widgets = [e for e in extensions if e["name"].endswith("jupyterlab-manager")]
+    assert widgets and widgets[0]["enabled"] and widgets[0]["pkg_type"] == "prebuilt", extensions
+
+
+def test_generation_sliders_drive_what_is_sampled(lab, page, artifacts):
+    """Temperature sharpens the distribution, top-p shrinks the kept set, read from the page."""
+    if not (NOTEBOOKS / "05_generation.ipynb").exists():
+        pytest.fail(f"{NOTEBOOKS / '05_generation.ipynb'} is missing")
+    open_notebook(page, lab, "05_generation.ipynb")
+    run_all(page)
+    assert not error_outputs(page), error_outputs(page)
+    ex = Explorer(page)
+    ex.cell.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "05_run_all.png"))
+
+    # No filtering: top-k off (0) and top-p 1.0 keep every token.
+    ex.set_extreme(ex.top_k, "Home", 0)
+    ex.set_extreme(ex.top_p, "End", 1.0)
+    # Temperature 2.0 -> 1.0 -> 0.5 (PageDown moves 5 steps of 0.05).
+    hot = ex.set_extreme(ex.temperature, "End", 2.0)
+    assert hot["kept"] == hot["vocab"], f"top-k 0 and top-p 1.0 must keep every token: {hot}"
+    warm = ex.press(ex.temperature, *["PageDown"] * 4, expect_value=1.0)
+    cold = ex.press(ex.temperature, *["PageDown"] * 2, expect_value=0.5)
+    assert hot["top"] < warm["top"] < cold["top"], ("lower temperature must raise the top probability",
+                                                      hot, warm, cold)
+    assert hot["entropy"] > warm["entropy"] > cold["entropy"], ("lower temperature must lower the entropy",
+                                                                 hot, warm, cold)
+    ex.screenshot(artifacts / "05_temperature_0.5.png")
+
+    # Back to temperature 1.0, then top-p 1.0 -> 0.75 -> 0.5 -> 0.25 -> 0.05.
+    full = ex.press(ex.temperature, "PageUp", "PageUp", expect_value=1.0)
+    assert full == warm, ("the same sliders must print the same line", full, warm)
+    seen = [(1.0, full)]
+    for p in (0.75, 0.5, 0.25):
+        seen.append((p, ex.press(ex.top_p, "PageDown", expect_value=p)))
+    seen.append((0.05, ex.press(ex.top_p, "Home", expect_value=0.05)))
+    kept = [s["kept"] for _, s in seen]
+    assert kept == sorted(kept, reverse=True) and kept[-1] < kept[0], (
+        f"the kept set must shrink as top-p falls: {seen}")
+    tops = [s["top"] for _, s in seen]
+    entropies = [s["entropy"] for _, s in seen]
+    assert tops == sorted(tops) and entropies == sorted(entropies, reverse=True), (
+        f"fewer kept tokens must raise the top probability and lower the entropy: {seen}")
+    ex.screenshot(artifacts / "05_top_p_0.05.png")
+    assert not error_outputs(page), error_outputs(page)
+
+
+def test_kv_cache_notebook_runs_to_the_end(lab, page, artifacts):
+    if not (NOTEBOOKS / "06_kv_cache.ipynb").exists():
+        pytest.fail(f"{NOTEBOOKS / '06_kv_cache.ipynb'} is missing")
+    open_notebook(page, lab, "06_kv_cache.ipynb")
+    run_all(page)
+    page.screenshot(path=str(artifacts / "06_kv_cache.png"), full_page=True)
+    assert not error_outputs(page), f"error outputs in 06_kv_cache.ipynb: {error_outputs(page)}"
