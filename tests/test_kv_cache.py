@@ -1,0 +1,124 @@
+"""The KV cache: cached decoding equals recomputation, its size in bytes, reordering for beams."""
+import pytest
+import torch
+
+from gptlab import GPT, GPTConfig, KVCache, kv_cache_bytes
+from gptlab.config import PRESETS
+from gptlab.generation import generate
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_model(preset, n_layer=1, block_size=20, vocab_size=61, **overrides):
+    """A preset's width and heads, with fewer layers and a short context so the test stays fast."""
+    torch.manual_seed(0)
+    config = GPTConfig.from_preset(preset, n_layer=n_layer, block_size=block_size, vocab_size=vocab_size,
+                                   dropout=0.0, **overrides)
+    return GPT(config).eval()
+
+
+VARIANTS = [(name, {}) for name in PRESETS] + [
+    ("mini", dict(attn_impl="explicit")),
+    ("micro", dict(ln_placement="post", tie_weights=False, bias=False)),
+]
+
+
+@pytest.mark.parametrize("preset, overrides", VARIANTS, ids=lambda v: str(v) if v else "")
+def test_cached_logits_equal_recompute_at_every_step(preset, overrides):
+    """Teacher-forced: feed one token at a time through the cache, compare with the whole prefix at once."""
+    model = small_model(preset, n_layer=2 if preset in ("nano", "micro", "mini", "gpt2") else 1, **overrides)
+    T = model.config.block_size
+    idx = torch.randint(0, 61, (2, T), generator=torch.Generator().manual_seed(1))
+    cache = KVCache.for_model(model, batch_size=2)
+    with torch.no_grad():
+        prefill = model(idx[:, :4], cache=cache)
+        torch.testing.assert_close(prefill, model(idx[:, :4]), atol=1e-5, rtol=0)
+        for t in range(4, T):
+            step = model(idx[:, t: t + 1], cache=cache, last_only=True)[:, -1]  # (B, V)
+            full = model(idx[:, : t + 1])[:, -1]
+            torch.testing.assert_close(step, full, atol=1e-5, rtol=0, msg=lambda m: f"{preset}, position {t}: {m}")
+    assert cache.seq_len == T
+    with pytest.raises(ValueError, match="context"):
+        model(idx[:, :1], cache=cache)
+
+
+@pytest.mark.parametrize("preset", ["gpt2-medium", "mini"])
+def test_generation_past_the_context_matches_recompute(preset):
+    """Sampling through the context limit, padded batch: the cache is refilled from the sliding window."""
+    model = small_model(preset, block_size=12)
+    rows = [[5, 7, 1], [9, 2, 3, 4, 8, 8, 6]]
+    cached, recomputed = [], []
+    a = generate(model, rows, 20, do_sample=True, seed=0, logits_out=cached)
+    b = generate(model, rows, 20, do_sample=True, seed=0, use_cache=False, logits_out=recomputed)
+    assert torch.equal(a, b)
+    for step, (x, y) in enumerate(zip(cached, recomputed)):
+        torch.testing.assert_close(x, y, atol=1e-5, rtol=0, msg=lambda m: f"step {step}: {m}")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_kv_cache_bytes_matches_the_tensors(dtype):
+    for preset, batch, seq_len in [("nano", 1, None), ("micro", 3, 17), ("gpt2", 2, 1024), ("gpt2-xl", 1, 1024)]:
+        config = GPTConfig.from_preset(preset)
+        max_len = config.block_size if seq_len is None else seq_len
+        cache = KVCache(config.n_layer, batch, config.n_head, max_len, config.head_dim, dtype=dtype, device="meta")
+        real = sum(t.numel() * t.element_size() for t in (cache.keys, cache.values))
+        assert kv_cache_bytes(config, batch, seq_len, dtype) == real == cache.nbytes()
+    xl = GPTConfig.from_preset("gpt2-xl")
+    assert kv_cache_bytes(xl, 1, 1024, torch.float32) == 2 * 48 * 1024 * 1600 * 4  # 600 MiB
+
+
+def test_kv_cache_bytes_of_a_real_cache_after_a_forward_pass():
+    model = small_model("micro", n_layer=2, block_size=32)
+    cache = KVCache.for_model(model, batch_size=2)
+    with torch.no_grad():
+        model(torch.zeros(2, 5, dtype=torch.long), cache=cache)
+    assert cache.keys.shape == (2, 2, 4, 32, 32) and cache.seq_len == 5
+    assert cache.nbytes() == kv_cache_bytes(model.config, 2, 32) == 2 * 2 * 2 * 32 * 128 * 4
+    with pytest.raises(ValueError, match="seq_len"):
+        kv_cache_bytes(model.config, 1, -1)
+    with pytest.raises(TypeError, match="dtype"):
+        kv_cache_bytes(model.config, 1, 8, dtype="float32")
+
+
+def test_reorder_and_repeat_interleave_follow_the_rows():
+    cache = KVCache(2, 3, 1, 6, 2)
+    k = torch.arange(3.0).view(3, 1, 1, 1).expand(3, 1, 4, 2)  # row r holds the value r everywhere
+    for layer in range(2):
+        cache.update(layer, k, -k)
+    cache.advance(4)
+    cache.reorder(torch.tensor([2, 2, 0]))
+    assert cache.keys[:, :, 0, :4, 0].tolist() == [[[2.0] * 4, [2.0] * 4, [0.0] * 4]] * 2
+    assert cache.values[1, :, 0, 3, 1].tolist() == [-2, -2, 0]
+    wide = cache.repeat_interleave(2)
+    assert wide.batch_size == 6 and wide.seq_len == 4
+    assert wide.keys[0, :, 0, 0, 0].tolist() == [2, 2, 2, 2, 0, 0]
+    with pytest.raises(ValueError, match="3 sequences"):
+        cache.update(0, torch.zeros(2, 1, 1, 2), torch.zeros(2, 1, 1, 2))
+    with pytest.raises(ValueError, match="full"):
+        cache.update(0, torch.zeros(3, 1, 3, 2), torch.zeros(3, 1, 3, 2))
+    with pytest.raises(ValueError, match="positive integer"):
+        KVCache(2, 0, 1, 6, 2)
+
+
+def test_the_cache_does_not_grow_during_generation():
+    """Preallocated: the buffers seen by the model keep the same storage from the first token to the last."""
+    model = small_model("nano", block_size=40)
+    storages = set()
+    original_update = KVCache.update
+
+    def spy(self, layer_idx, k, v):
+        storages.add(self.keys.untyped_storage().data_ptr())
+        return original_update(self, layer_idx, k, v)
+
+    KVCache.update = spy
+    try:
+        generate(model, [1, 2, 3], 30)
+    finally:
+        KVCache.update = original_update
+    assert len(storages) == 1
