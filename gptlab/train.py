@@ -247,6 +247,7 @@ class Trainer:
         self.should_stop = False
         self.interrupted = False
         self.stop_reason = ""
+        self._eval_seconds = 0.0
         self._forward_model = self._wrap(self.model)
 
     def _wrap(self, model):
@@ -301,7 +302,8 @@ class Trainer:
         try:
             while self.iteration < cfg.max_iters:
                 run_time = elapsed_before + time.perf_counter() - origin
-                if cfg.max_seconds is not None and run_time >= cfg.max_seconds:
+                # stop early enough for the final evaluation (timed at the last one) to fit in the budget too
+                if cfg.max_seconds is not None and run_time + self._eval_seconds >= cfg.max_seconds:
                     self.stop_reason = f"time budget of {cfg.max_seconds:.0f} s reached"
                     break
                 if self.should_stop or self.interrupted:
@@ -422,6 +424,7 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self) -> float:
         """Mean loss over the same ``eval_iters`` held-out batches every time (so evaluations are comparable)."""
+        start = time.perf_counter()
         self.model.eval()
         total = torch.zeros((), device=self.device)
         for i in range(self.config.eval_iters):
@@ -436,6 +439,7 @@ class Trainer:
             dist.all_reduce(total)
             total /= self.world_size
         value = float(total) / self.config.eval_iters
+        self._eval_seconds = time.perf_counter() - start
         self.last_val_loss = value
         if self.best_val_loss is None or value < self.best_val_loss:
             self.best_val_loss = value

@@ -1,0 +1,483 @@
+"""The ``gptlab`` command: ``train``, ``generate``, ``info`` (and ``grade``/``release`` for instructors).
+
+``gptlab train`` with no options trains a character-level Shakespeare model on a laptop CPU in under four
+minutes (the recipe is :data:`DEFAULT_RECIPE`); every setting can be changed, e.g.::
+
+    gptlab train --tokenizer gpt2 --preset mini --max-minutes 30 --out runs/bpe
+    gptlab train --data my_texts/ --out runs/mine
+    gptlab generate runs/shakespeare-char --prompt "ROMEO:" --max-new-tokens 300
+    gptlab info gpt2
+    torchrun --nproc_per_node=4 -m gptlab train --preset gpt2 --tokenizer gpt2 ...   # one process per GPU
+
+An output folder that already holds a run is never overwritten: ``--resume`` continues it, ``--force``
+starts it over.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+# The default CPU recipe: a character-level model that uses the 2 cores of a laptop well. Sizes wider than
+# 128 keep the matrix units busier per token; the cosine schedule is timed so that it ends inside the budget.
+DEFAULT_RECIPE = dict(
+    data="shakespeare",
+    tokenizer="char",
+    n_layer=4,
+    n_head=4,
+    n_embd=128,
+    block_size=64,
+    dropout=0.0,
+    batch_size=12,
+    grad_accum=1,
+    max_iters=2000,
+    max_minutes=3.5,
+    lr=1e-3,
+    min_lr=None,
+    warmup_iters=100,
+    weight_decay=0.1,
+    grad_clip=1.0,
+    eval_interval=250,
+    eval_iters=20,
+    log_interval=10,
+    seed=1337,
+)
+SAMPLE_PROMPT = "\n"  # the default sample starts a new speech
+SAMPLE_TOKENS = 240
+
+
+class UsageError(ValueError):
+    """Bad options or a folder in the way: printed as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# argument parsing
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gptlab", description="Train, sample and inspect GPT models.")
+    sub = p.add_subparsers(dest="command", metavar="{train,generate,info,grade,release}")
+
+    t = sub.add_parser("train", help="train a model (default: char-level Shakespeare on a CPU in a few minutes)",
+                       description="Train a GPT. Options left out take the default recipe's values.")
+    d = t.add_argument_group("data")
+    d.add_argument("--data", help="'shakespeare' (default), a .txt file, or a folder of .txt files")
+    d.add_argument("--tokenizer", choices=["char", "gpt2"], help="characters (default) or GPT-2's BPE")
+    d.add_argument("--val-fraction", type=float, default=0.1, help="held-out share of the corpus (default 0.1)")
+    d.add_argument("--data-dir", help="where token files are cached (default ~/.cache/gptlab/data)")
+    m = t.add_argument_group("model")
+    m.add_argument("--preset", help="a named size: nano, micro, mini, gpt2, gpt2-medium ... (instead of the sizes)")
+    m.add_argument("--n-layer", type=int)
+    m.add_argument("--n-head", type=int)
+    m.add_argument("--n-embd", type=int)
+    m.add_argument("--context", type=int, help="the model's context length (default: --block-size)")
+    m.add_argument("--dropout", type=float)
+    o = t.add_argument_group("optimisation")
+    o.add_argument("--block-size", type=int, help="tokens per training sequence")
+    o.add_argument("--batch-size", type=int, help="sequences per micro-batch (per process under torchrun)")
+    o.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step")
+    o.add_argument("--max-iters", type=int, help="optimizer steps")
+    o.add_argument("--max-minutes", type=float, help="time budget for the whole command; 0 for none")
+    o.add_argument("--lr", type=float, help="peak learning rate")
+    o.add_argument("--min-lr", type=float, help="learning rate at the end of the cosine (default lr/10)")
+    o.add_argument("--warmup-iters", type=int)
+    o.add_argument("--weight-decay", type=float)
+    o.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: off)")
+    o.add_argument("--seed", type=int)
+    r = t.add_argument_group("run")
+    r.add_argument("--out", help="output folder (default runs/<data>-<tokenizer>)")
+    r.add_argument("--resume", action="store_true", help="continue the run in --out")
+    r.add_argument("--force", action="store_true", help="start over, replacing the run in --out")
+    r.add_argument("--eval-interval", type=int)
+    r.add_argument("--eval-iters", type=int)
+    r.add_argument("--log-interval", type=int)
+    r.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
+    r.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
+    r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--no-sample", action="store_true", help="do not print a sample at the end")
+
+    g = sub.add_parser("generate", help="continue a prompt with a trained model, printing as it goes")
+    g.add_argument("folder", help="a training run folder or a HuggingFace GPT-2 folder")
+    g.add_argument("--prompt", default=None, help="text to continue (default: a new line)")
+    g.add_argument("--max-new-tokens", type=int, default=500)
+    g.add_argument("--greedy", action="store_true", help="always the most likely token (no sampling)")
+    g.add_argument("--temperature", type=float, default=0.8)
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--min-p", type=float)
+    g.add_argument("--repetition-penalty", type=float)
+    g.add_argument("--num-beams", type=int, default=1)
+    g.add_argument("--stop", action="append", help="stop at this text (may be repeated)")
+    g.add_argument("--seed", type=int, help="make sampling repeatable")
+    g.add_argument("--device", default="cpu")
+
+    i = sub.add_parser("info", help="parameter count by component of a preset, sizes or a run folder")
+    i.add_argument("what", nargs="?", default="gpt2", help="a preset name or a run/model folder (default gpt2)")
+    i.add_argument("--vocab-size", type=int)
+    i.add_argument("--context", type=int, help="block_size")
+    i.add_argument("--n-layer", type=int)
+    i.add_argument("--n-head", type=int)
+    i.add_argument("--n-embd", type=int)
+    i.add_argument("--untied", action="store_true", help="a separate LM head instead of the tied embedding")
+
+    sub.add_parser("grade", help="grade student notebooks (gptlab grade --help)", add_help=False)
+    sub.add_parser("release", help="write exercise notebooks from solutions (gptlab release --help)", add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("grade", "release"):
+        from .grading.cli import main as grading_main
+
+        return grading_main(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "train":
+            return train_command(args)
+        if args.command == "generate":
+            return generate_command(args)
+        if args.command == "info":
+            return info_command(args)
+    except (ValueError, FileNotFoundError) as e:  # DataError, CheckpointError, UsageError ... are ValueErrors
+        print(f"gptlab {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 2
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# gptlab train
+# --------------------------------------------------------------------------------------------------------------------
+
+MODEL_OPTIONS = ("n_layer", "n_head", "n_embd", "dropout")
+RUN_FILES = ("checkpoint.json", "model.safetensors", "optimizer.pt", "metrics.jsonl")
+
+
+def train_command(args) -> int:
+    start = time.perf_counter()
+    import torch
+
+    from . import checkpoint as ckpt
+    from .config import GPTConfig
+    from .data import prepare
+    from .model import GPT
+    from .train import TrainConfig, Trainer, TrainingDiverged, init_distributed
+
+    rank, world = init_distributed()
+    main_process = rank == 0
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    out = Path(args.out) if args.out else None
+    previous = None
+    if out is not None and ckpt.is_checkpoint(out):
+        previous = ckpt.read_state(out)
+
+    # --- the settings: the default recipe, or the resumed run's, overridden by what was given ----------------
+    if args.resume:
+        if out is None:
+            raise UsageError("--resume needs --out: the folder of the run to continue")
+        if previous is None:
+            raise UsageError(f"nothing to resume: {out} holds no gptlab training run")
+        settings = dict(previous["settings"])
+        _check_same_run(settings, given, out)
+        for key in ("max_iters", "max_minutes", "eval_interval", "eval_iters", "log_interval", "lr", "min_lr"):
+            if key in given:
+                settings[key] = given[key]
+    else:
+        settings = dict(DEFAULT_RECIPE)
+        if "preset" in given:
+            for key in ("n_layer", "n_head", "n_embd", "dropout"):
+                settings.pop(key)
+        settings.update({k: given[k] for k in DEFAULT_RECIPE if k in given})
+        for key in ("preset", "context"):
+            if key in given:
+                settings[key] = given[key]
+    settings["val_fraction"] = given.get("val_fraction", settings.get("val_fraction", 0.1))
+    if out is None:
+        out = Path("runs") / f"{Path(str(settings['data'])).stem}-{settings['tokenizer']}"
+        if ckpt.is_checkpoint(out):
+            previous = ckpt.read_state(out)
+    if not args.resume:
+        _check_out_folder(out, previous, args.force, main_process)
+
+    # --- data -------------------------------------------------------------------------------------------------
+    say = print if main_process else (lambda *a, **k: None)
+    prep = dict(val_fraction=settings["val_fraction"], data_dir=args.data_dir)
+    if main_process:
+        data = prepare(settings["data"], settings["tokenizer"], **prep)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()  # rank 0 wrote the token files; the others read them
+    if not main_process:
+        data = prepare(settings["data"], settings["tokenizer"], **prep)
+    say(f"data: {data}")
+
+    # --- model --------------------------------------------------------------------------------------------------
+    block_size = settings["block_size"]
+    if args.resume:
+        config = GPTConfig.from_dict(previous["config"])
+    elif "preset" in settings:
+        overrides = {k: settings[k] for k in MODEL_OPTIONS if k in given}
+        overrides["vocab_size"] = data.tokenizer.vocab_size
+        if "context" in settings:
+            overrides["block_size"] = settings["context"]
+        config = GPTConfig.from_preset(settings["preset"], **overrides)
+        if "block_size" not in given:  # train at the preset's full context
+            block_size = settings["block_size"] = config.block_size
+    else:
+        config = GPTConfig(
+            vocab_size=data.tokenizer.vocab_size,
+            block_size=settings.get("context") or block_size,
+            n_layer=settings["n_layer"], n_head=settings["n_head"], n_embd=settings["n_embd"],
+            dropout=settings["dropout"],
+        )
+    if config.vocab_size != data.tokenizer.vocab_size:
+        raise UsageError(f"the model's vocabulary ({config.vocab_size}) does not match the data's ({data.tokenizer.vocab_size})")
+    if block_size > config.block_size:
+        raise UsageError(
+            f"--block-size {block_size} is beyond the model's context of {config.block_size} positions; "
+            f"use --block-size {config.block_size} or less, or a longer --context"
+        )
+    max_minutes = settings.get("max_minutes") or 0
+    train_config = TrainConfig(
+        max_iters=settings["max_iters"],
+        max_seconds=max_minutes * 60 if max_minutes else None,
+        batch_size=settings["batch_size"], block_size=block_size, grad_accum=settings["grad_accum"],
+        lr=settings["lr"], min_lr=settings["min_lr"], warmup_iters=settings["warmup_iters"],
+        weight_decay=settings["weight_decay"], grad_clip=settings["grad_clip"],
+        eval_interval=settings["eval_interval"], eval_iters=settings["eval_iters"],
+        log_interval=settings["log_interval"], seed=settings["seed"],
+        device=args.device, dtype=args.dtype, compile=args.compile,
+    )
+    torch.manual_seed(train_config.seed)
+    model = GPT(config)
+    _check_memory(config, train_config, model, args.device)
+    n_params = sum(p.numel() for p in model.parameters())
+    say(f"model: {config.n_layer} layers x {config.n_head} heads x {config.n_embd} wide, context {config.block_size}, "
+        f"vocabulary {config.vocab_size}: {n_params:,} parameters")
+    global_batch = train_config.batch_size * train_config.grad_accum * world
+    say(f"training: {global_batch} x {block_size} tokens per step"
+        + (f" ({world} processes)" if world > 1 else "")
+        + f", up to {train_config.max_iters} steps" + (f" or {max_minutes:g} minutes" if max_minutes else "")
+        + f", into {out}")
+
+    run_info = {
+        "tokenizer": data.tokenizer.to_dict(),
+        "data": {"corpus": data.meta["corpus"], "source": data.meta["source"], "n_train": data.meta["n_train"],
+                 "n_val": data.meta["n_val"], "val_documents": data.meta["val_documents"]},
+        "settings": settings,
+    }
+    trainer = Trainer(model, data.train, data.val, train_config, out_dir=out, run_info=run_info,
+                      progress=not args.no_progress, clock_start=start)
+    if args.resume:
+        it = trainer.resume(out)
+        say(f"resuming {out} at iteration {it}")
+        trainer.clock_start = time.perf_counter()
+    elif main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in RUN_FILES:  # --force, or leftovers of a run that never saved: start a clean curve
+            (out / name).unlink(missing_ok=True)
+    try:
+        trainer.fit()
+    except TrainingDiverged as e:
+        say(f"gptlab train: {e}", file=sys.stderr)
+        return 1
+    except torch.OutOfMemoryError as e:
+        say(f"gptlab train: out of memory: {e}\nUse a smaller --batch-size (with --grad-accum to keep the same "
+            "tokens per step) or a smaller --block-size.", file=sys.stderr)
+        return 1
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+    total = time.perf_counter() - start
+    say(f"{trainer.stop_reason} at iteration {trainer.iteration}: validation loss {trainer.last_val_loss:.4f}, "
+        f"{total:.0f} s in all; saved to {out}")
+    if trainer.interrupted:
+        say(f"interrupted: continue with  gptlab train --out {out} --resume")
+        return 130
+    if main_process and not args.no_sample:
+        _print_sample(trainer.model, data.tokenizer)
+    return 0
+
+
+def _check_same_run(settings: dict, given: dict, out: Path) -> None:
+    """--resume with options that describe a different model or data is a mistake, not a wish to change it."""
+    fixed = ("data", "tokenizer", "preset", "n_layer", "n_head", "n_embd", "context", "block_size", "batch_size",
+             "grad_accum", "dropout", "seed")
+    clashes = [f"--{k.replace('_', '-')} {given[k]} (the run has {settings.get(k)})" for k in fixed
+               if k in given and settings.get(k) != given[k]]
+    if clashes:
+        raise UsageError(f"{out} holds a different run: " + "; ".join(clashes)
+                         + ". Drop these options to resume it, or use another --out.")
+
+
+def _check_out_folder(out: Path, previous: dict | None, force: bool, main_process: bool) -> None:
+    if previous is not None and not force:
+        s = previous.get("settings", {})
+        what = f"{s.get('data', '?')}/{s.get('tokenizer', '?')}, iteration {previous.get('iteration')}"
+        raise UsageError(
+            f"{out} already holds a training run ({what}). Use --resume to continue it, --force to start over "
+            "(its checkpoint is replaced), or --out to pick another folder."
+        )
+    if previous is None and out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(f"{out} is not empty and holds no gptlab run; pick another --out (or --force to write into it)")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file, not a folder")
+
+
+def estimate_training_bytes(config, batch_size: int, block_size: int) -> int:
+    """A rough upper estimate of memory for one training micro-step: fp32 weights, gradients and AdamW's two
+    moments (16 bytes per parameter), the activations kept for the backward pass (about 40 numbers per token
+    and width per layer, plus the attention matrices) and the logits with their gradient."""
+    from .params import count_parameters
+
+    B, T, C, L, H, V = batch_size, block_size, config.n_embd, config.n_layer, config.n_head, config.vocab_size
+    params = count_parameters(config)["total"]
+    activations = L * B * T * (40 * C + 3 * H * T) * 4
+    logits = 3 * B * T * V * 4
+    return 16 * params + activations + logits
+
+
+def _available_bytes(device: str) -> int | None:
+    import torch
+
+    from .train import pick_device
+
+    dev = pick_device(device)
+    if dev.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(dev)
+        return free
+    if dev.type == "cpu":
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return None
+
+
+def _check_memory(config, train_config, model, device: str) -> None:
+    need = estimate_training_bytes(config, train_config.batch_size, train_config.block_size)
+    have = _available_bytes(device)
+    if have is not None and need > 0.9 * have:
+        raise UsageError(
+            f"a micro-batch of {train_config.batch_size} x {train_config.block_size} tokens on this model needs about "
+            f"{need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB are free: use a smaller --batch-size (and "
+            "--grad-accum to keep the tokens per step), a smaller --block-size or a smaller model"
+        )
+
+
+def _print_sample(model, tokenizer) -> None:
+    import torch
+
+    from .generation import TextStreamer, generate
+
+    model.eval()
+    prompt = tokenizer.encode(SAMPLE_PROMPT)
+    print("--- a sample " + "-" * 60)
+    generate(model, torch.tensor(prompt, device=model.device), SAMPLE_TOKENS, do_sample=True, temperature=0.8,
+             seed=0, streamer=TextStreamer(tokenizer))
+    print("-" * 73)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# gptlab generate
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def generate_command(args) -> int:
+    import torch
+
+    from . import checkpoint as ckpt
+    from .generation import TextStreamer, generate
+    from .model import GPT
+    from .tokenizers import BPETokenizer
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder: give a training run (gptlab train --out ...) or a GPT-2 model folder")
+    if args.max_new_tokens < 1:
+        raise UsageError("--max-new-tokens must be at least 1")
+    model = GPT.from_pretrained(folder).to(args.device)
+    tokenizer = ckpt.load_tokenizer(folder) if ckpt.is_checkpoint(folder) else BPETokenizer()
+    prompt = args.prompt if args.prompt is not None else "\n"
+    if prompt == "":
+        raise UsageError("--prompt is empty: give at least one character")
+    ids = tokenizer.encode(prompt)
+    sampling = {} if args.greedy else dict(do_sample=True, temperature=args.temperature, top_k=args.top_k,
+                                           top_p=args.top_p, min_p=args.min_p)
+    if args.num_beams > 1:  # beams are only known at the end: no streaming
+        out = generate(model, torch.tensor(ids, device=args.device), args.max_new_tokens, num_beams=args.num_beams,
+                       repetition_penalty=args.repetition_penalty, stop_strings=args.stop, tokenizer=tokenizer,
+                       eos_token_id=getattr(tokenizer, "eot_token", None))
+        print(prompt + tokenizer.decode(out[len(ids):].tolist()))
+        return 0
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    generate(model, torch.tensor(ids, device=args.device), args.max_new_tokens, **sampling,
+             repetition_penalty=args.repetition_penalty, seed=args.seed, stop_strings=args.stop, tokenizer=tokenizer,
+             eos_token_id=getattr(tokenizer, "eot_token", None), streamer=TextStreamer(tokenizer))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# gptlab info
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def info_command(args) -> int:
+    from .config import PRESETS, GPTConfig
+    from .params import count_parameters, format_counts
+
+    overrides = {k: v for k, v in dict(vocab_size=args.vocab_size, block_size=args.context, n_layer=args.n_layer,
+                                       n_head=args.n_head, n_embd=args.n_embd).items() if v is not None}
+    if args.untied:
+        overrides["tie_weights"] = False
+    what = args.what
+    if what in PRESETS:
+        config = GPTConfig.from_preset(what, **overrides)
+        title = f"preset {what}"
+    elif Path(what).is_dir():
+        config = _folder_config(Path(what)).replace(**overrides)
+        title = f"model in {what}"
+    else:
+        raise UsageError(f"{what!r} is neither a preset ({', '.join(PRESETS)}) nor a folder")
+    print(f"{title}: {config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide, context "
+          f"{config.block_size}, vocabulary {config.vocab_size:,}, {'tied' if config.tie_weights else 'untied'} LM head")
+    print(format_counts(count_parameters(config)))
+    return 0
+
+
+def _folder_config(folder: Path):
+    from . import checkpoint as ckpt
+    from .config import GPTConfig
+
+    if ckpt.is_checkpoint(folder):
+        return GPTConfig.from_dict(ckpt.read_state(folder)["config"])
+    try:
+        from .hf import config_from_hf
+    except ImportError as e:
+        raise UsageError(f"{folder} is not a gptlab run") from e
+    path = folder / "config.json"
+    if not path.is_file():
+        raise UsageError(f"{folder} holds neither a gptlab run nor a HuggingFace config.json")
+    return config_from_hf(json.loads(path.read_text()), source=str(path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
