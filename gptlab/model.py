@@ -224,12 +224,29 @@ class GPT(nn.Module):
             x = self.transformer.ln_f(x)
 
         if targets is None:
-            return self.lm_head(x[:, -1:, :] if last_only else x)  # (B, T or 1, vocab)
+            return self._logits(x[:, -1:, :] if last_only else x)  # (B, T or 1, vocab)
         logits = self.lm_head(x)  # (B, T, vocab)
         if targets.shape != idx.shape:
             raise ValueError(f"targets have shape {tuple(targets.shape)}, expected {tuple(idx.shape)}")
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
         return logits, loss
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """``lm_head(x)``, faster for the few rows of generation.
+
+        ``F.linear`` reads the (vocab, C) head weight in an order a CPU streams slowly when x has one row;
+        ``x @ W^T`` with ``W^T`` stored contiguously (C, vocab) reads it about twice as fast, and the head is
+        a quarter of GPT-2 small's decoding time. So without autograd, for at most 64 rows on a CPU, a
+        transposed copy is used (one more vocab x C matrix in memory), rebuilt whenever the weight changes.
+        """
+        w = self.lm_head.weight
+        if torch.is_grad_enabled() or w.device.type != "cpu" or x.numel() > 64 * x.shape[-1]:
+            return self.lm_head(x)
+        key = (w.data_ptr(), w._version, w.dtype)
+        if getattr(self, "_head_t_key", None) != key:
+            self._head_t = w.detach().t().contiguous()  # (C, vocab)
+            self._head_t_key = key
+        return x @ self._head_t
 
     def _check_input(self, idx):
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int, torch.int32):

@@ -122,3 +122,20 @@ def test_the_cache_does_not_grow_during_generation():
     finally:
         KVCache.update = original_update
     assert len(storages) == 1
+
+
+def test_decoding_head_copy_follows_weight_changes():
+    """The model keeps a transposed copy of the LM head for fast decoding; it must never go stale."""
+    model = small_model("nano", n_layer=1)
+    idx = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        before = model(idx, last_only=True)
+        model.lm_head.weight.mul_(2.0)  # in place, as an optimizer step or load_state_dict would
+        after = model(idx, last_only=True)
+    with torch.enable_grad():
+        reference = model(idx)[:, -1:]  # the plain nn.Linear path
+    torch.testing.assert_close(after, reference.detach(), atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(after, before)
+    model.load_state_dict({k: v * 0.5 if k == "lm_head.weight" else v for k, v in model.state_dict().items()})
+    with torch.no_grad():
+        torch.testing.assert_close(model(idx, last_only=True), before, atol=1e-6, rtol=1e-6)

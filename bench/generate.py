@@ -1,0 +1,135 @@
+"""Generation speed: gptlab against HuggingFace transformers on the same GPT-2 small weights.
+
+    python bench/generate.py                 # the full benchmark (about 10 minutes on 2 cores)
+    python bench/generate.py --quick         # short shapes, a first look in a minute
+
+GPT-2 small (124M parameters, random weights), fp32, CPU, 2 threads, batch 1, greedy decoding. For each
+shape (prompt length + new tokens) it measures new tokens per second with and without the KV cache, for
+both libraries, and prints one JSON object with the medians and the ratios ours/theirs.
+
+The two libraries run interleaved (A B, then B A, ...) so that a busy moment on a shared machine hits
+both; every timed run is preceded by a warm-up, and both must produce the same tokens.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch
+
+
+def build_models():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from gptlab import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    ours = GPT(GPTConfig.from_preset("gpt2", dropout=0.0)).eval()
+    c = ours.config
+    hf_config = GPT2Config(
+        vocab_size=c.vocab_size, n_positions=c.block_size, n_embd=c.n_embd, n_layer=c.n_layer, n_head=c.n_head,
+        activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        layer_norm_epsilon=c.layer_norm_eps, tie_word_embeddings=True,
+        bos_token_id=None, eos_token_id=None, pad_token_id=None,
+    )
+    theirs = GPT2LMHeadModel(hf_config).eval()
+    result = theirs.load_state_dict(ours.state_dict(), strict=False)
+    assert not result.missing_keys and not result.unexpected_keys, result
+    theirs.generation_config.eos_token_id = None
+    theirs.generation_config.pad_token_id = None
+    return ours, theirs
+
+
+def run_ours(model, idx, n, use_cache):
+    from gptlab.generation import generate
+
+    return generate(model, idx, n, use_cache=use_cache)
+
+
+def run_theirs(model, idx, n, use_cache):
+    return model.generate(idx, attention_mask=torch.ones_like(idx), max_new_tokens=n, min_new_tokens=n,
+                          do_sample=False, use_cache=use_cache)
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per library with the cache (median)")
+    p.add_argument("--uncached-repeats", type=int, default=1, help="timed runs without the cache (slow)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="short shapes: 32+64 and 256+32, 3 runs, 1 uncached")
+    p.add_argument("--no-uncached", action="store_true", help="skip the runs without the cache")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    shapes = [(64, 256), (512, 128)] if not args.quick else [(32, 64), (256, 32)]
+    repeats = args.repeats if not args.quick else 3
+    ours, theirs = build_models()
+    prompt = torch.randint(0, ours.config.vocab_size, (1, max(s[0] for s in shapes)),
+                           generator=torch.Generator().manual_seed(0))
+    libraries = {"gptlab": (run_ours, ours), "transformers": (run_theirs, theirs)}
+
+    results = {}
+    for prompt_len, new in shapes:
+        idx = prompt[:, :prompt_len]
+        for use_cache in (True, False):
+            if not use_cache and args.no_uncached:
+                continue
+            n_runs = repeats if use_cache else args.uncached_repeats
+            warm_new = min(new, 8) if not use_cache else min(new, 32)
+            outputs, times = {}, {name: [] for name in libraries}
+            for name, (fn, model) in libraries.items():  # warm-up
+                fn(model, idx, warm_new, use_cache)
+            for r in range(n_runs):
+                order = list(libraries) if r % 2 == 0 else list(reversed(libraries))
+                for name in order:
+                    fn, model = libraries[name]
+                    seconds, out = timed(fn, model, idx, new, use_cache)
+                    assert out.shape[1] == prompt_len + new, (name, out.shape)
+                    times[name].append(seconds)
+                    outputs[name] = out
+            key = f"{prompt_len}+{new} {'cached' if use_cache else 'uncached'}"
+            tps = {name: new / statistics.median(ts) for name, ts in times.items()}
+            results[key] = {
+                "gptlab_tokens_per_s": round(tps["gptlab"], 2),
+                "transformers_tokens_per_s": round(tps["transformers"], 2),
+                "ratio_ours_over_theirs": round(tps["gptlab"] / tps["transformers"], 3),
+                "runs": n_runs,
+                "same_tokens": bool(torch.equal(outputs["gptlab"], outputs["transformers"])),
+            }
+            print(f"# {key}: {results[key]}", flush=True)
+
+    speedups = {}
+    for prompt_len, new in shapes:
+        c, u = results.get(f"{prompt_len}+{new} cached"), results.get(f"{prompt_len}+{new} uncached")
+        if c and u:
+            speedups[f"{prompt_len}+{new}"] = {
+                "gptlab": round(c["gptlab_tokens_per_s"] / u["gptlab_tokens_per_s"], 2),
+                "transformers": round(c["transformers_tokens_per_s"] / u["transformers_tokens_per_s"], 2),
+            }
+    import transformers
+
+    report = {
+        "model": "gpt2 (124M, random weights, fp32)",
+        "batch": 1,
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "machine": platform.processor() or platform.machine(),
+        "results": results,
+        "cache_speedup_cached_over_uncached": speedups,
+    }
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
