@@ -175,11 +175,13 @@ def line_plot(
     logx: bool = False,
     reference: Mapping[str, float] | None = None,
     marker: str | None = None,
+    styles: Mapping[str, dict] | None = None,
     ax=None,
     figsize=(7, 4),
 ):
     """One line per entry of ``series``: a list of y values (x = 0, 1, ...) or a pair ``(x, y)``.
     ``reference`` draws labelled horizontal lines (e.g. ``{"uniform guess: ln V": math.log(65)}``).
+    ``styles`` gives matplotlib line options per series, e.g. ``{"post-LN": {"color": "C1", "linestyle": ":"}}``.
     Non-finite values (a diverged run) are left as gaps."""
     fig, ax, own = _axes(ax, figsize)
     for name, values in series.items():
@@ -188,7 +190,7 @@ def line_plot(
         else:
             y = _to_numpy(values)
             x = np.arange(len(y))
-        ax.plot(x, y, label=name, marker=marker)
+        ax.plot(x, y, **{"label": name, "marker": marker, **(styles or {}).get(name, {})})
     for k, (name, value) in enumerate((reference or {}).items()):
         ax.axhline(value, color=f"C{len(series) + k}", linestyle="--", linewidth=1, label=name)
     if logy:
