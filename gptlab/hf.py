@@ -193,11 +193,9 @@ def load_pretrained(path_or_name, *, attn_impl: str | None = None, dtype: torch.
     folder = Path(os.fspath(path_or_name)).expanduser()
     if not folder.is_dir():
         folder = _from_hub(str(path_or_name))
-    try:
-        from . import checkpoint
-    except ImportError:  # DEV-GUARD
-        checkpoint = None
-    if checkpoint is not None and checkpoint.is_checkpoint(folder):
+    from . import checkpoint
+
+    if checkpoint.is_checkpoint(folder):
         model = checkpoint.load_model(folder)
     else:
         cfg_path = folder / "config.json"
