@@ -112,6 +112,30 @@ def test_beam_search_equals_transformers(pair, eos, length_penalty, early_stoppi
     assert torch.equal(ours, theirs)
 
 
+def test_beam_search_on_a_left_padded_batch_equals_transformers(pair):
+    model, hf = pair
+    idx = prompts(3, 10, seed=21)
+    mask = torch.ones_like(idx)
+    mask[0, :4] = 0
+    mask[2, :7] = 0
+    kwargs = dict(num_beams=4, num_return_sequences=2, eos_token_id=[3, 11])
+    ours = generate(model, idx, 16, attention_mask=mask, **kwargs)
+    theirs = hf.generate(idx, attention_mask=mask, max_new_tokens=16, do_sample=False, pad_token_id=3, **kwargs)
+    assert ours.shape == theirs.shape
+    assert torch.equal(ours[:, 10:], theirs[:, 10:])
+
+
+@pytest.mark.parametrize("settings", [dict(temperature=0.8, top_k=10), dict(top_p=0.9, min_p=0.05, repetition_penalty=1.2)])
+def test_seeded_sampling_draws_what_transformers_draws(pair, settings):
+    """Same probabilities, same random stream: a generator seeded like torch.manual_seed gives HF's tokens."""
+    model, hf = pair
+    idx = prompts(2, 6, seed=3)
+    torch.manual_seed(5)
+    theirs = hf.generate(idx, attention_mask=torch.ones_like(idx), max_new_tokens=20, do_sample=True, **settings)
+    ours = generate(model, idx, 20, do_sample=True, generator=torch.Generator().manual_seed(5), **settings)
+    assert torch.equal(ours, theirs)
+
+
 def test_beam_search_is_the_same_without_cache(pair):
     model, _ = pair
     idx = prompts(2, 7, seed=7)
