@@ -83,6 +83,10 @@ def generate(
     ``put(tokens)``/``end()`` (HuggingFace's protocol: ``put`` first receives the prompt). See also
     :func:`stream` and :func:`stream_text`.
 
+    Context: the model sees at most ``block_size`` tokens. A longer prompt is cropped from the left (the
+    result still starts with the whole prompt); a sequence that outgrows the context slides its window one
+    token per step, refilling the cache (see the module docstring).
+
     ``use_cache=False`` recomputes the whole sequence every step (slow; for comparison).
     ``logits_out``, a list, receives each step's raw next-token logits (B, V) (beams: (B * num_beams, V)).
     The model is switched to eval mode (no dropout) while generating and restored afterwards.
@@ -90,10 +94,12 @@ def generate(
     job = _Job.build(model, idx, max_new_tokens, locals())
     with torch.inference_mode():
         if job.num_beams > 1:
-            return job.finish(_beam_search(job))
-        for _ in _decode_steps(job):
-            pass
-        return job.finish(job.seqs.tokens().clone())
+            out = _beam_search(job)
+        else:
+            for _ in _decode_steps(job):
+                pass
+            out = job.seqs.tokens()
+    return job.finish(out.clone())  # cloned outside inference mode: an ordinary tensor, fit for training
 
 
 def stream(model, idx, max_new_tokens: int, **kwargs) -> Iterator[torch.Tensor]:
@@ -508,6 +514,7 @@ def _decode_steps(job) -> Iterator[torch.Tensor]:
                         unfinished = unfinished & ~torch.isin(new, job.eos)
                     if stop_checker is not None:
                         unfinished = unfinished & ~stop_checker.hit(seqs.tokens(), unfinished)
+                new = new.clone()  # outside inference mode: an ordinary tensor for the caller
                 _stream_put(job.streamer, new, prompt=False)
                 yield new
                 if not unfinished.any():

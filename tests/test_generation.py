@@ -342,3 +342,16 @@ def test_wrong_types_and_unknown_arguments():
         list(stream(model, [1, 2], 3, temprature=0.5))
     with pytest.warns(UserWarning, match="no effect"):
         generate(model, [1, 2], 2, do_sample=False, top_k=3)
+
+
+def test_results_are_ordinary_tensors_usable_for_training(pair):
+    """Generation runs in inference mode, but what it returns must work with autograd afterwards."""
+    model, _ = pair
+    for out in (generate(model, [1, 2, 3], 4), generate(model, [1, 2, 3], 4, num_beams=2),
+                torch.stack(list(stream(model, [1, 2, 3], 4)))):
+        assert not out.is_inference()
+    trainee = lively_model(seed=9).train()
+    data = generate(model, [[1, 2, 3, 4]], 8)
+    _, loss = trainee(data[:, :-1], data[:, 1:])
+    loss.backward()
+    assert trainee.transformer.wte.weight.grad is not None
