@@ -105,12 +105,11 @@ def generate(
 def stream(model, idx, max_new_tokens: int, **kwargs) -> Iterator[torch.Tensor]:
     """Like :func:`generate`, but yields each step's new tokens as they come: (B,), or a 0-d tensor for a
     single unbatched prompt (``int(token)`` gives the id). Beam search cannot stream: its best sequence is
-    only known at the end."""
+    only known at the end. Arguments are checked at once, before the first token."""
     job = _Job.build(model, idx, max_new_tokens, {**_DEFAULTS, **kwargs})
     if job.num_beams > 1:
         raise ValueError("beam search cannot be streamed (the best beam is only known at the end); use generate()")
-    for tokens in _decode_steps(job):
-        yield tokens[0] if job.unbatched else tokens
+    return (tokens[0] if job.unbatched else tokens for tokens in _decode_steps(job))
 
 
 def stream_text(model, tokenizer, prompt: str, max_new_tokens: int, **kwargs) -> Iterator[str]:
@@ -122,13 +121,16 @@ def stream_text(model, tokenizer, prompt: str, max_new_tokens: int, **kwargs) ->
     if not isinstance(prompt, str):
         raise TypeError("prompt must be a string; use stream() for token ids")
     kwargs.setdefault("tokenizer", tokenizer)
-    ids = tokenizer.encode(prompt)
-    printer = _IncrementalDecoder(tokenizer)
-    for token in stream(model, ids, max_new_tokens, **kwargs):
-        piece = printer.add(int(token))
+    tokens = stream(model, tokenizer.encode(prompt), max_new_tokens, **kwargs)
+    return _text_pieces(tokens, _IncrementalDecoder(tokenizer))
+
+
+def _text_pieces(tokens, decoder) -> Iterator[str]:
+    for token in tokens:
+        piece = decoder.add(int(token))
         if piece:
             yield piece
-    rest = printer.flush()
+    rest = decoder.flush()
     if rest:
         yield rest
 

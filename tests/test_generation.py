@@ -339,7 +339,9 @@ def test_wrong_types_and_unknown_arguments():
     with pytest.raises(TypeError, match="integers"):
         generate(model, torch.tensor([[0.5, 1.0]]), 3)
     with pytest.raises(TypeError, match="unexpected"):
-        list(stream(model, [1, 2], 3, temprature=0.5))
+        stream(model, [1, 2], 3, temprature=0.5)  # checked when called, before iterating
+    with pytest.raises(ValueError, match="top_p"):
+        stream_text(model, CharTokenizer.from_text("ab"), "ab", 3, top_p=2.0)
     with pytest.warns(UserWarning, match="no effect"):
         generate(model, [1, 2], 2, do_sample=False, top_k=3)
 
