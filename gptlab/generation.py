@@ -274,6 +274,8 @@ class _Job:
 
         # --- stopping
         eos = a["eos_token_id"]
+        if isinstance(eos, torch.Tensor):
+            eos = eos.flatten().tolist()
         eos_list = [] if eos is None else ([eos] if isinstance(eos, numbers.Integral) else list(eos))
         for t in eos_list:
             if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= t < V:
