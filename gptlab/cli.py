@@ -260,9 +260,9 @@ def train_command(args) -> int:
         log_interval=settings["log_interval"], seed=settings["seed"],
         device=args.device, dtype=args.dtype, compile=args.compile,
     )
+    _check_memory(config, train_config, args.device)  # before building the model: a too-big one may not fit either
     torch.manual_seed(train_config.seed)
     model = GPT(config)
-    _check_memory(config, train_config, model, args.device)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"model: {config.n_layer} layers x {config.n_head} heads x {config.n_embd} wide, context {config.block_size}, "
         f"vocabulary {config.vocab_size}: {n_params:,} parameters")
@@ -371,7 +371,7 @@ def _available_bytes(device: str) -> int | None:
     return None
 
 
-def _check_memory(config, train_config, model, device: str) -> None:
+def _check_memory(config, train_config, device: str) -> None:
     need = estimate_training_bytes(config, train_config.batch_size, train_config.block_size)
     have = _available_bytes(device)
     if have is not None and need > 0.9 * have:
