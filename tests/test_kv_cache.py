@@ -23,13 +23,13 @@ def small_model(preset, n_layer=1, block_size=20, vocab_size=61, **overrides):
     return GPT(config).eval()
 
 
-VARIANTS = [(name, {}) for name in PRESETS] + [
-    ("mini", dict(attn_impl="explicit")),
-    ("micro", dict(ln_placement="post", tie_weights=False, bias=False)),
+VARIANTS = [pytest.param(name, {}, id=name) for name in PRESETS] + [
+    pytest.param("mini", dict(attn_impl="explicit"), id="mini-explicit-attention"),
+    pytest.param("micro", dict(ln_placement="post", tie_weights=False, bias=False), id="micro-post-ln-untied"),
 ]
 
 
-@pytest.mark.parametrize("preset, overrides", VARIANTS, ids=lambda v: str(v) if v else "")
+@pytest.mark.parametrize("preset, overrides", VARIANTS)
 def test_cached_logits_equal_recompute_at_every_step(preset, overrides):
     """Teacher-forced: feed one token at a time through the cache, compare with the whole prefix at once."""
     model = small_model(preset, n_layer=2 if preset in ("nano", "micro", "mini", "gpt2") else 1, **overrides)
@@ -48,7 +48,7 @@ def test_cached_logits_equal_recompute_at_every_step(preset, overrides):
         model(idx[:, :1], cache=cache)
 
 
-@pytest.mark.parametrize("preset", ["gpt2-medium", "mini"])
+@pytest.mark.parametrize("preset", list(PRESETS))
 def test_generation_past_the_context_matches_recompute(preset):
     """Sampling through the context limit, padded batch: the cache is refilled from the sliding window."""
     model = small_model(preset, block_size=12)
