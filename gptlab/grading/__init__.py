@@ -1,0 +1,14 @@
+"""Release exercises from the solution notebooks and grade a class's submissions.
+
+The solution notebooks in ``solutions/`` are the single source. They use nbgrader's markers and cell
+metadata, so an instructor already on nbgrader can use them as they are; ``gptlab release`` and
+``gptlab grade`` do the same two jobs without a database or Docker.
+
+Hidden tests do not trust the student's kernel. Code a student ran earlier can redefine any check,
+``assert`` helper or torch function, so a graded cell also *records* the student's results on fixed inputs
+(:func:`record`); the grader compares them, in its own process, with the values the instructor's solution
+recorded in a clean kernel. A wrong answer cannot pass by patching the checks.
+"""
+from .record import MIME_TYPE, record
+
+__all__ = ["MIME_TYPE", "record"]

@@ -1,0 +1,58 @@
+"""``gptlab grade SUBMISSIONS --out DIR`` and ``gptlab release SOLUTIONS --out EXERCISES``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gptlab", description="Release exercises and grade submissions.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="write student notebooks from the solution notebooks")
+    r.add_argument("source", type=Path, help="folder of solution notebooks (e.g. solutions)")
+    r.add_argument("--out", type=Path, required=True, help="folder for the student notebooks (e.g. exercises)")
+    r.add_argument("--check", action="store_true", help="write nothing; exit 1 if --out is out of date")
+
+    g = sub.add_parser("grade", help="grade SUBMISSIONS/<student>/<exercise>.ipynb")
+    g.add_argument("submissions", type=Path)
+    g.add_argument("--out", type=Path, required=True, help="where gradebook.csv and feedback/ go")
+    g.add_argument("--source", type=Path, default=Path("solutions"), help="the instructor's notebooks")
+    g.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: 2 or #cores)")
+    g.add_argument("--cell-timeout", type=float, default=60.0, help="seconds one cell may run")
+    g.add_argument("--notebook-timeout", type=float, default=300.0, help="seconds one notebook may run")
+    g.add_argument("--memory-mb", type=int, default=4096, help="address-space limit of each kernel")
+    g.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    from .grade import GradingError, grade
+    from .release import NotebookFormatError, release_folder, stale_exercises
+    from .runner import Limits
+
+    try:
+        if args.command == "release":
+            if args.check:
+                problems = stale_exercises(args.source, args.out)
+                for line in problems:
+                    print(line, file=sys.stderr)
+                return 1 if problems else 0
+            for path in release_folder(args.source, args.out):
+                print(path)
+            return 0
+
+        limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
+        results = grade(args.submissions, args.out, source_dir=args.source, limits=limits,
+                        jobs=args.jobs, progress=not args.no_progress)
+        print(f"graded {len(results)} notebooks -> {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")
+        return 0
+    except (FileNotFoundError, NotebookFormatError, GradingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,148 @@
+"""Run one notebook in its own sandboxed kernel and report what every cell did.
+
+The kernel is a separate process started through ``sandbox.py`` (memory, CPU-time and file-size limits,
+writes confined to a fresh temporary working directory with a throwaway HOME). The grader keeps a
+wall-clock budget per cell and per notebook; a cell that runs over it, a kernel that dies (``os._exit``,
+a segfault, the memory limit) or one that stops answering ends the run: the cells not reached score
+nothing, and the kernel is killed. None of it raises out of :func:`run_notebook`.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .record import MIME_TYPE
+
+SANDBOX = str(Path(__file__).with_name("sandbox.py"))
+
+
+@dataclass
+class Limits:
+    cell_seconds: float = 60.0
+    notebook_seconds: float = 300.0
+    memory_mb: int = 4096
+    file_mb: int = 64
+
+
+@dataclass
+class CellRun:
+    index: int
+    status: str  # "ok", "error" or "not run"
+    error: str = ""
+    records: dict[str, list[dict]] = field(default_factory=dict)  # key -> every payload recorded under it
+
+
+@dataclass
+class NotebookRun:
+    cells: dict[int, CellRun]
+    stopped: str = ""  # why the run ended early, "" when every cell ran
+    notebook: dict | None = None  # the executed notebook (plain dict)
+
+
+def _kernel_manager_class():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class SandboxedKernelManager(AsyncKernelManager):  # async: a blocking client would stall nbclient's timeouts
+        """Starts the kernel through ``sandbox.py`` so the limits apply before any submitted code runs."""
+
+        sandbox_args: list[str] = []
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            return [sys.executable, SANDBOX, *self.sandbox_args, "--", *cmd]
+
+    return SandboxedKernelManager
+
+
+def _kernel_env(workdir: Path) -> dict[str, str]:
+    home, tmp = workdir / ".home", workdir / ".tmp"
+    home.mkdir(), tmp.mkdir()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "MPLBACKEND": "agg",  # no display while grading
+        "OMP_NUM_THREADS": "1",  # kernels graded side by side share the cores
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "GPTLAB_GRADING": "1",
+    }
+    if "VIRTUAL_ENV" in os.environ:
+        env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
+    return env
+
+
+def _cell_run(index: int, cell) -> CellRun:
+    run = CellRun(index, "ok")
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            run.status = "error"
+            run.error = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
+        payload = out.get("data", {}).get(MIME_TYPE) if out.get("output_type") in ("display_data", "execute_result") else None
+        if isinstance(payload, dict) and isinstance(payload.get("key"), str):
+            run.records.setdefault(payload["key"], []).append(payload)
+    return run
+
+
+def run_notebook(nb, limits: Limits = Limits(), *, keep_notebook: bool = True) -> NotebookRun:
+    """Execute ``nb`` (an nbformat notebook, not modified) top to bottom in a fresh sandboxed kernel."""
+    from jupyter_core.utils import run_sync
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = copy.deepcopy(nb)
+    workdir = Path(tempfile.mkdtemp(prefix="gptlab-grade-")).resolve()
+    cells: dict[int, CellRun] = {}
+    stopped = ""
+    try:
+        km = _kernel_manager_class()(kernel_name="python3")
+        km.sandbox_args = [
+            "--workdir", str(workdir), "--memory-mb", str(limits.memory_mb),
+            "--cpu-seconds", str(int(limits.notebook_seconds) + 10), "--file-mb", str(limits.file_mb),
+        ]
+        client = NotebookClient(
+            nb, km=km, kernel_name="python3", timeout=int(limits.cell_seconds), allow_errors=True,
+            interrupt_on_timeout=False, shutdown_kernel="immediate", startup_timeout=60,
+            resources={"metadata": {"path": str(workdir)}},
+        )
+        deadline = time.monotonic() + limits.notebook_seconds
+        try:
+            with client.setup_kernel(env=_kernel_env(workdir)):
+                for i, cell in enumerate(nb.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining < 1:
+                        stopped = f"the notebook ran over its time limit of {limits.notebook_seconds:g} s"
+                        break
+                    client.timeout = max(1, int(min(limits.cell_seconds, remaining)))
+                    try:
+                        client.execute_cell(cell, i)
+                    except CellTimeoutError:
+                        stopped = f"cell {i} ran over the time limit of {client.timeout} s (an endless loop?)"
+                        cells[i] = CellRun(i, "error", "time limit exceeded")
+                        break
+                    except DeadKernelError:
+                        stopped = f"the kernel died in cell {i} (a crash, os._exit, or the memory limit)"
+                        cells[i] = CellRun(i, "error", "the kernel died")
+                        break
+                    cells[i] = _cell_run(i, cell)
+        except (CellTimeoutError, DeadKernelError) as exc:  # raised while shutting down a stuck kernel
+            stopped = stopped or f"the kernel stopped answering: {type(exc).__name__}"
+        except RuntimeError as exc:  # e.g. the kernel never started
+            stopped = stopped or f"the kernel failed: {exc}"
+        finally:
+            if km.has_kernel:
+                try:
+                    run_sync(km.shutdown_kernel)(now=True)
+                except Exception:  # already gone
+                    pass
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return NotebookRun(cells, stopped, nb if keep_notebook else None)
