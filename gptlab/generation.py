@@ -258,9 +258,10 @@ class _Job:
         if not isinstance(lp, numbers.Real) or isinstance(lp, bool) or not math.isfinite(lp):
             raise ValueError(f"length_penalty must be a number, got {lp!r}")
         job.length_penalty = float(lp)
-        if a["early_stopping"] not in (True, False, "never"):
-            raise ValueError(f"early_stopping must be True, False or 'never', got {a['early_stopping']!r}")
-        job.early_stopping = a["early_stopping"]
+        early = a["early_stopping"]
+        if not (isinstance(early, bool) or early == "never"):
+            raise ValueError(f"early_stopping must be True, False or 'never', got {early!r}")
+        job.early_stopping = early
 
         nrs = a["num_return_sequences"]
         if isinstance(nrs, bool) or not isinstance(nrs, numbers.Integral) or nrs < 1:
