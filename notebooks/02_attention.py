@@ -124,6 +124,15 @@ print("row 0 looks only at itself:", rows[0].tolist()[:4], "...")
 assert torch.allclose(rows.sum(-1), torch.ones(T)) and bool((rows.triu(1) == 0).all()) and rows[0, 0] == 1
 
 # %% [markdown]
+# This model is untrained, and it shows: every row spreads its weight almost evenly, about 1 / (i + 1) on each
+# of the i + 1 positions it may see. Training is what makes rows pick out particular tokens (section 6).
+
+# %%
+uniform = allowed / allowed.sum(-1, keepdim=True)  # 1 / (i + 1) on each visible position
+print(f"largest distance from the even spread: {(rows - uniform).abs().max():.3f}")
+assert (rows - uniform).abs().max() < 0.05
+
+# %% [markdown]
 # The output of each position is the weighted average of the values it may see: `weights @ V`.
 #
 # ## 4. Many heads

@@ -145,12 +145,12 @@ assert ratio.min() > 10
 #
 # ## 4. Training at depth
 #
-# Now train. Each run uses the course's `Trainer` on the same batches in the same order, 150 steps of AdamW at
+# Now train. Each run uses the course's `Trainer` on the same batches in the same order, 120 steps of AdamW at
 # a learning rate of 3·10⁻³ (high for a model this deep), either at once or after a 30-step linear warm-up.
 # A 2-layer Post-LN model is trained as a control: is the trouble Post-LN itself, or Post-LN *at depth*?
 
 # %%
-STEPS, LR = 150, 3e-3
+STEPS, LR = 120, 3e-3
 
 
 def train(ln_placement, warmup, n_layer=DEPTH):
