@@ -15,6 +15,7 @@ import copy
 import csv
 import json
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -113,6 +114,15 @@ def assemble(source_nb, submitted: bytes):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return nb
+
+
+def _name_cells(text: str, nb) -> str:
+    """'cell 7' -> 'your answer cell attention_impl' where the cell is an answer, so a student can find it."""
+    def name(m):
+        i = int(m.group(1))
+        meta = nbgrader_meta(nb.cells[i]) if i < len(nb.cells) else {}
+        return f"your answer cell {meta['grade_id']!r}" if meta.get("solution") else f"cell {i}"
+    return re.sub(r"\bcell (\d+)", name, text)
 
 
 def score(source: Source, run: NotebookRun) -> list[TestResult]:
@@ -215,7 +225,7 @@ def grade(
             try:
                 run = fut.result()
                 res.tests = score(sources[res.exercise], run)
-                res.note = run.stopped
+                res.note = run.stopped = _name_cells(run.stopped, sources[res.exercise].notebook)
             except Exception as exc:  # a worker lost: only this submission pays
                 res.tests = [TestResult(g.grade_id, 0.0, g.points, "not graded")
                              for g in graded_cells(sources[res.exercise].notebook)]
