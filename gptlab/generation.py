@@ -293,8 +293,6 @@ class _Job:
                 raise ValueError("stop_strings must be a non-empty string or a list of non-empty strings")
             if a["tokenizer"] is None:
                 raise ValueError("stop_strings needs tokenizer=... to turn the generated tokens into text")
-            if job.num_beams > 1:
-                raise ValueError("stop_strings is not supported with beam search; use eos_token_id")
         job.stop_strings, job.tokenizer = stops, a["tokenizer"]
 
         # --- randomness
@@ -518,7 +516,7 @@ def _decode_steps(job) -> Iterator[torch.Tensor]:
                     if job.eos.numel():
                         unfinished = unfinished & ~torch.isin(new, job.eos)
                     if stop_checker is not None:
-                        unfinished = unfinished & ~stop_checker.hit(seqs.tokens(), unfinished)
+                        unfinished = unfinished & ~stop_checker.hit(seqs.ids_for_penalty(), unfinished)
                 new = new.clone()  # outside inference mode: an ordinary tensor for the caller
                 _stream_put(job.streamer, new, prompt=False)
                 yield new
@@ -554,28 +552,32 @@ def _stream_end(streamer):
 
 
 class _StopStrings:
-    """Finds rows whose text now ends with a stop string (one that ends inside the newest token)."""
+    """Finds sequences whose text now ends with a stop string (one that ends inside the newest token)."""
 
     def __init__(self, stop_strings, tokenizer):
         self.stops, self.tokenizer = stop_strings, tokenizer
-        # A stop string of n characters spans at most n tokens (every token decodes to >= 1 byte, and a
-        # character is at most 4 bytes); look back that far, plus one token for a character cut in two.
+        # n characters are at most 4n bytes and every token is at least one byte, so a stop string lies in
+        # the last 4n tokens; one more covers a character cut in two.
         self.lookback = 4 * max(len(s) for s in stop_strings) + 1
 
-    def hit(self, tokens: torch.Tensor, unfinished: torch.Tensor) -> torch.Tensor:
-        hits = torch.zeros_like(unfinished)
-        for row in unfinished.nonzero().flatten().tolist():
-            recent = tokens[row, -self.lookback:].tolist()
-            before = self.tokenizer.decode(recent[:-1])
-            text = self.tokenizer.decode(recent)
-            # The newest token's text starts where the shorter decode ends (up to a split character).
-            first_new = len(before.rstrip("\ufffd"))
-            for s in self.stops:
-                at = text.rfind(s)
-                if at >= 0 and at + len(s) > first_new:
-                    hits[row] = True
-                    break
+    def hit(self, tokens: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """For token rows (N, L), padding as -1: which of the rows selected by ``rows`` (N,) bool just stopped."""
+        hits = torch.zeros_like(rows)
+        recent = tokens[:, -self.lookback:].tolist()
+        for row in rows.nonzero().flatten().tolist():
+            hits[row] = self.ends_with_stop([t for t in recent[row] if t >= 0])
         return hits
+
+    def ends_with_stop(self, ids: list[int]) -> bool:
+        ids = ids[-self.lookback:]
+        text = self.tokenizer.decode(ids)
+        # The newest token's text starts where the shorter decode ends (up to a split character).
+        first_new = len(self.tokenizer.decode(ids[:-1]).rstrip("\ufffd"))
+        for s in self.stops:
+            at = text.rfind(s)
+            if at >= 0 and at + len(s) > first_new:
+                return True
+        return False
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -609,6 +611,7 @@ def _beam_search(job) -> torch.Tensor:
     done_real = torch.zeros((B, nb), dtype=torch.bool, device=device)  # slot holds a real hypothesis
     can_improve = torch.ones(B, dtype=torch.bool, device=device)
     rank = torch.arange(K, device=device)
+    stop_checker = _StopStrings(job.stop_strings, job.tokenizer) if job.stop_strings else None
     steps_taken = 0
 
     with _EvalMode(job.model):
@@ -629,6 +632,8 @@ def _beam_search(job) -> torch.Tensor:
             cand_scores, cand = torch.topk(total, K, dim=1)  # (B, K), best first
             cand_beam, cand_token = cand // V, cand % V  # (B, K)
             ends = torch.isin(cand_token, job.eos) if n_eos else torch.zeros_like(cand_token, dtype=torch.bool)
+            if stop_checker is not None:
+                ends |= _candidates_hit_stop(stop_checker, seqs, cand_beam, cand_token, nb)
             if step == max_new - 1:
                 ends = torch.ones_like(ends)
 
@@ -681,3 +686,15 @@ def _beam_search(job) -> torch.Tensor:
     prompts = seqs.buf[::nb, : job.prompt_len] if steps_taken else seqs.tokens()  # (B, T)
     out = torch.cat([prompts.repeat_interleave(n, dim=0), done_tokens[:, :n, :out_len].reshape(B * n, out_len)], 1)
     return out
+
+
+def _candidates_hit_stop(checker, seqs, cand_beam, cand_token, nb) -> torch.Tensor:
+    """(B, K) bool: which candidate continuations (beam ``cand_beam`` + token ``cand_token``) end with a stop string."""
+    B, K = cand_token.shape
+    recent = seqs.ids_for_penalty()[:, -checker.lookback:].tolist()  # (B*nb rows), padding as -1
+    hits = torch.zeros(B, K, dtype=torch.bool)
+    for b in range(B):
+        for k in range(K):
+            beam = recent[b * nb + int(cand_beam[b, k])]
+            hits[b, k] = checker.ends_with_stop([t for t in beam if t >= 0] + [int(cand_token[b, k])])
+    return hits.to(cand_token.device)

@@ -203,6 +203,34 @@ def test_eos_stops_and_pads(pair):
         assert out.shape[1] == 25 and torch.equal(out[1], free[1])
 
 
+def hf_gpt2_tokenizer():
+    """transformers' GPT-2 tokenizer built from the same local BPE files as ours."""
+    import json
+
+    from transformers import GPT2Tokenizer
+
+    from gptlab.tokenizers import gpt2_bpe_files
+
+    vocab_bpe, encoder_json = gpt2_bpe_files()
+    merges = [tuple(line.split()) for line in vocab_bpe.read_text(encoding="utf-8").split("\n")[1:] if line]
+    return GPT2Tokenizer(vocab=json.loads(encoder_json.read_text(encoding="utf-8")), merges=merges)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(num_beams=3, num_return_sequences=3)])
+def test_stop_strings_equal_transformers(kwargs):
+    """Stop strings may end inside a token ("bK" in "...githubKS"); beams that stop end early."""
+    tok = BPETokenizer()
+    model = lively_model(seed=1, vocab_size=tok.vocab_size)
+    hf, hf_tok = hf_twin(model), hf_gpt2_tokenizer()
+    ids = torch.tensor([tok.encode("Once upon a time")])
+    stops = ["KS", "bK"]
+    ours = generate(model, ids, 30, stop_strings=stops, tokenizer=tok, pad_token_id=0, **kwargs)
+    theirs = hf.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=30, do_sample=False,
+                         stop_strings=stops, tokenizer=hf_tok, pad_token_id=0, **kwargs)
+    assert ours.shape[1] < 4 + 30, "the stop strings should have stopped generation early"
+    assert torch.equal(ours, theirs.masked_fill(theirs == -1, 0))  # HF pads finished beams with -1 here
+
+
 def test_stop_strings():
     text = "the quick brown fox jumps over the lazy dog, again and again."
     tok = CharTokenizer.from_text(text)
