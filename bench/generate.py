@@ -2,6 +2,7 @@
 
     python bench/generate.py                 # the full benchmark (about 10 minutes on 2 cores)
     python bench/generate.py --quick         # short shapes, a first look in a minute
+    python bench/generate.py --uncached-samples 6   # estimate the slow uncached runs from 6 lengths
 
 GPT-2 small (124M parameters, random weights), fp32, CPU, 2 threads, batch 1, greedy decoding. For each
 shape (prompt length + new tokens) it measures new tokens per second with and without the KV cache, for
@@ -9,6 +10,11 @@ both libraries, and prints one JSON object with the medians and the ratios ours/
 
 The two libraries run interleaved (A B, then B A, ...) so that a busy moment on a shared machine hits
 both; every timed run is preceded by a warm-up, and both must produce the same tokens.
+
+Without the cache, step t costs a forward pass over the whole sequence, so a full uncached run takes many
+minutes. ``--uncached-samples N`` estimates it instead: it times single uncached steps at N evenly spaced
+sequence lengths and adds up the interpolated step times over all the run's lengths (the estimate is
+labelled as such in the output).
 """
 from __future__ import annotations
 
@@ -60,6 +66,58 @@ def timed(fn, *args):
     return time.perf_counter() - t0, out
 
 
+def measure(libraries, idx, new, use_cache, n_runs):
+    """Seconds per run for each library (interleaved, after a warm-up) and each one's output."""
+    prompt_len = idx.shape[1]
+    warm_new = min(new, 8) if not use_cache else min(new, 32)
+    for fn, model in libraries.values():
+        fn(model, idx, warm_new, use_cache)
+    outputs, times = {}, {name: [] for name in libraries}
+    for r in range(n_runs):
+        order = list(libraries) if r % 2 == 0 else list(reversed(libraries))
+        for name in order:
+            fn, model = libraries[name]
+            seconds, out = timed(fn, model, idx, new, use_cache)
+            assert out.shape[1] == prompt_len + new, (name, out.shape)
+            times[name].append(seconds)
+            outputs[name] = out
+    return times, outputs
+
+
+def estimate_uncached(libraries, prompt, prompt_len, new, samples, n_runs):
+    """Seconds a full uncached run would take, from one-step timings at ``samples`` sequence lengths.
+
+    An uncached step at length L is a forward pass over L tokens; its time is smooth in L, so the step
+    times at a few lengths, linearly interpolated, add up to the time of the whole run.
+    """
+    lengths = sorted({round(prompt_len + i * (new - 1) / max(samples - 1, 1)) for i in range(samples)})
+    full = torch.randint(0, 50257, (1, prompt_len + new), generator=torch.Generator().manual_seed(1))
+    full[:, :prompt_len] = prompt[:, :prompt_len]
+    for fn, model in libraries.values():  # warm-up
+        fn(model, full[:, :prompt_len], 1, False)
+    times, outputs = {name: [] for name in libraries}, {}
+    for r in range(n_runs):
+        step = {name: [] for name in libraries}
+        for L in lengths:
+            order = list(libraries) if (r + L) % 2 == 0 else list(reversed(libraries))
+            for name in order:
+                fn, model = libraries[name]
+                seconds, out = timed(fn, model, full[:, :L], 1, False)
+                step[name].append(seconds)
+                outputs[name] = out
+        for name in libraries:
+            total = sum(_interpolate(lengths, step[name], L) for L in range(prompt_len, prompt_len + new))
+            times[name].append(total)
+    return times, outputs
+
+
+def _interpolate(xs, ys, x):
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if x0 <= x <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return ys[-1]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=5, help="timed runs per library with the cache (median)")
@@ -67,6 +125,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="short shapes: 32+64 and 256+32, 3 runs, 1 uncached")
     p.add_argument("--no-uncached", action="store_true", help="skip the runs without the cache")
+    p.add_argument("--uncached-samples", type=int, default=0,
+                   help="estimate uncached runs from this many sequence lengths instead of running them in full")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -84,18 +144,10 @@ def main(argv=None):
             if not use_cache and args.no_uncached:
                 continue
             n_runs = repeats if use_cache else args.uncached_repeats
-            warm_new = min(new, 8) if not use_cache else min(new, 32)
-            outputs, times = {}, {name: [] for name in libraries}
-            for name, (fn, model) in libraries.items():  # warm-up
-                fn(model, idx, warm_new, use_cache)
-            for r in range(n_runs):
-                order = list(libraries) if r % 2 == 0 else list(reversed(libraries))
-                for name in order:
-                    fn, model = libraries[name]
-                    seconds, out = timed(fn, model, idx, new, use_cache)
-                    assert out.shape[1] == prompt_len + new, (name, out.shape)
-                    times[name].append(seconds)
-                    outputs[name] = out
+            if not use_cache and args.uncached_samples:
+                times, outputs = estimate_uncached(libraries, prompt, prompt_len, new, args.uncached_samples, n_runs)
+            else:
+                times, outputs = measure(libraries, idx, new, use_cache, n_runs)
             key = f"{prompt_len}+{new} {'cached' if use_cache else 'uncached'}"
             tps = {name: new / statistics.median(ts) for name, ts in times.items()}
             results[key] = {
@@ -105,6 +157,8 @@ def main(argv=None):
                 "runs": n_runs,
                 "same_tokens": bool(torch.equal(outputs["gptlab"], outputs["transformers"])),
             }
+            if not use_cache and args.uncached_samples:
+                results[key]["estimated_from_lengths"] = args.uncached_samples
             print(f"# {key}: {results[key]}", flush=True)
 
     speedups = {}
