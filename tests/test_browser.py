@@ -326,6 +326,16 @@ class Explorer:
         return self.line()
 
 
+def sharper(a, b, strict=True):
+    """Is line `b` a sharper distribution than line `a` (higher top probability, lower entropy)?
+
+    Printed to 4 decimals, a distribution at top probability 1.0000 / entropy 0.0000 cannot go further.
+    """
+    if not strict:
+        return b["top"] >= a["top"] and b["entropy"] <= a["entropy"]
+    return (b["top"] > a["top"] or b["top"] == 1.0) and (b["entropy"] < a["entropy"] or b["entropy"] == 0.0)
+
+
 # --- the tests ---------------------------------------------------------------------------------------------
 
 def test_make_lab_opens_the_course_with_the_environments_kernel(lab, page, artifacts):
@@ -361,34 +371,30 @@ def test_generation_sliders_drive_what_is_sampled(lab, page, artifacts):
     ex.cell.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "05_run_all.png"))
 
-    # No filtering: top-k off (0) and top-p 1.0 keep every token.
+    # No filtering: top-k off (0) and top-p 1.0 keep every token. Temperature from 1.0 (PageDown = 5 steps).
     ex.set_extreme(ex.top_k, "Home", 0)
     ex.set_extreme(ex.top_p, "End", 1.0)
-    # Temperature 2.0 -> 1.0 -> 0.5 (PageDown moves 5 steps of 0.05).
-    hot = ex.set_extreme(ex.temperature, "End", 2.0)
-    assert hot["kept"] == hot["vocab"], f"top-k 0 and top-p 1.0 must keep every token: {hot}"
-    warm = ex.press(ex.temperature, *["PageDown"] * 4, expect_value=1.0)
-    cold = ex.press(ex.temperature, *["PageDown"] * 2, expect_value=0.5)
-    assert hot["top"] < warm["top"] < cold["top"], ("lower temperature must raise the top probability",
-                                                      hot, warm, cold)
-    assert hot["entropy"] > warm["entropy"] > cold["entropy"], ("lower temperature must lower the entropy",
-                                                                 hot, warm, cold)
+    if readout(ex.temperature) != 1.0:
+        ex.set_extreme(ex.temperature, "End", 2.0)
+        ex.press(ex.temperature, *["PageDown"] * 4, expect_value=1.0)
+    warm = ex.line()
+    cold = ex.press(ex.temperature, "PageDown", "PageDown", expect_value=0.5)
     ex.screenshot(artifacts / "05_temperature_0.5.png")
+    hot = ex.press(ex.temperature, "End", expect_value=2.0)
+    assert hot["kept"] == hot["vocab"], f"top-k 0 and top-p 1.0 must keep every token: {hot}"
+    # The line rounds to 4 decimals: a distribution already at top probability 1.0000 cannot rise further.
+    assert sharper(hot, warm) and sharper(warm, cold), (
+        f"lower temperature must raise the top probability and lower the entropy: 2.0 {hot}, 1.0 {warm}, "
+        f"0.5 {cold}")
 
-    # Back to temperature 1.0, then top-p 1.0 -> 0.75 -> 0.5 -> 0.25 -> 0.05.
-    full = ex.press(ex.temperature, "PageUp", "PageUp", expect_value=1.0)
-    assert full == warm, ("the same sliders must print the same line", full, warm)
-    seen = [(1.0, full)]
-    for p in (0.75, 0.5, 0.25):
-        seen.append((p, ex.press(ex.top_p, "PageDown", expect_value=p)))
-    seen.append((0.05, ex.press(ex.top_p, "Home", expect_value=0.05)))
-    kept = [s["kept"] for _, s in seen]
-    assert kept == sorted(kept, reverse=True) and kept[-1] < kept[0], (
+    # At temperature 2.0 (a flat distribution, many tokens to cut): top-p 1.0 -> 0.5 -> 0.05.
+    half = ex.press(ex.top_p, "PageDown", "PageDown", expect_value=0.5)
+    tiny = ex.press(ex.top_p, "Home", expect_value=0.05)
+    seen = {1.0: hot, 0.5: half, 0.05: tiny}
+    assert hot["kept"] >= half["kept"] >= tiny["kept"] and tiny["kept"] < hot["kept"], (
         f"the kept set must shrink as top-p falls: {seen}")
-    tops = [s["top"] for _, s in seen]
-    entropies = [s["entropy"] for _, s in seen]
-    assert tops == sorted(tops) and entropies == sorted(entropies, reverse=True), (
-        f"fewer kept tokens must raise the top probability and lower the entropy: {seen}")
+    assert sharper(hot, half, strict=False) and sharper(half, tiny, strict=False), (
+        f"fewer kept tokens must not lower the top probability nor raise the entropy: {seen}")
     ex.screenshot(artifacts / "05_top_p_0.05.png")
     assert not error_outputs(page), error_outputs(page)
 
