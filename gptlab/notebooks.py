@@ -11,8 +11,8 @@ notebook can be written in a text editor as a ``.py`` file and turned into an ex
 every cell top to bottom in a fresh kernel, in the notebook's folder, and writes the notebook only if every
 cell succeeded, so a failing run never destroys the last good one.
 
-While it runs, every matplotlib figure a cell shows is described in one extra output entry (titles and axis
-labels, under the mime type :data:`FIGURE_MIME`, which viewers ignore). That is how ``check`` can tell,
+While it runs, every matplotlib figure a cell shows is described (titles and axis labels) in the output's
+metadata, under the key :data:`FIGURE_MIME`, which viewers and nbval ignore. That is how ``check`` can tell,
 from the file alone, that every figure in the course has a title.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def describe_figure(fig) -> dict:
 
 
 def install_figure_recorder(shell=None) -> None:
-    """Make IPython add a :data:`FIGURE_MIME` entry to every displayed figure (called at kernel start)."""
+    """Make IPython describe every displayed figure in its output metadata (called at kernel start)."""
     from IPython.core.formatters import BaseFormatter
     from traitlets import ObjectName, Unicode
 
@@ -66,8 +66,10 @@ def install_figure_recorder(shell=None) -> None:
         _return_type = dict
 
         def __call__(self, obj):
+            # (data, metadata): no data, so viewers and nbval's output comparison never see it; the
+            # description travels in the output's metadata.
             if any(c.__name__ == "Figure" and c.__module__ == "matplotlib.figure" for c in type(obj).__mro__):
-                return describe_figure(obj)
+                return None, describe_figure(obj)
             return None
 
     formatter = FigureDescription(parent=shell.display_formatter)
@@ -236,7 +238,7 @@ def check(path: str | os.PathLike) -> list[str]:
             data = out.get("data", {})
             if not any(k.startswith("image/") for k in data):
                 continue
-            fig = data.get(FIGURE_MIME)
+            fig = out.get("metadata", {}).get(FIGURE_MIME)
             if fig is None:
                 problems.append(f"{where}: a figure not described; run the notebook with "
                                 "`python -m gptlab.notebooks execute`")

@@ -77,8 +77,7 @@ def attention_heatmap(
         raise ValueError(f"weights have shape {w.shape}, expected ({T}, {T}) for {T} tokens")
     fig, ax, own = _axes(ax, (0.45 * T + 2.5, 0.45 * T + 1.5))
     masked = np.ma.masked_invalid(w)
-    cm = _plt().get_cmap(cmap).copy()
-    cm.set_bad("#d9d9d9")
+    cm = _plt().get_cmap(cmap).with_extremes(bad="#d9d9d9")
     image = ax.imshow(masked, cmap=cm, vmin=min(0.0, float(masked.min())) if masked.count() else 0.0)
     labels = [printable(t) for t in tokens]
     ax.set_xticks(range(T), labels, rotation=90)
