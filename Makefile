@@ -27,10 +27,11 @@ $(LAB_SETTINGS): jupyterlab_overrides.json $(VENV)/.installed
 	@mkdir -p $(@D)
 	cp $< $@
 
+# Serves the whole course (notebooks/, exercises/, the gptlab source) and opens the first notebook.
 # ipywidgets ships as a prebuilt JupyterLab extension, so the sliders work with no extra step; the notebooks'
 # kernel "python3" is this environment's Python (Jupyter starts it with the server's own interpreter).
 lab: venv
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 test: venv
 	$(BIN)/python -m pytest

@@ -76,7 +76,8 @@ class Lab:
             cmd = ["make", "--no-print-directory", "-o", f"{venv}/.installed", f"VENV={venv}", "lab",
                    "LAB_ARGS=" + " ".join(flags)]
         else:
-            cmd = [sys.executable, "-m", "jupyter", "lab", *flags, "notebooks/00_start_here.ipynb"]
+            cmd = [sys.executable, "-m", "jupyter", "lab", "--ServerApp.root_dir=.", *flags,
+                   "notebooks/00_start_here.ipynb"]
         env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
                    JUPYTER_DATA_DIR=str(home / ".local/share/jupyter"),
                    JUPYTER_RUNTIME_DIR=str(home / ".local/share/jupyter/runtime"),
@@ -215,8 +216,7 @@ def open_notebook(page, lab, name):
     nothing; the status bar only says "<kernel> | Idle" once the kernel is connected and idle.
     """
     from playwright.sync_api import expect
-    # `make lab` opens notebooks/00_start_here.ipynb, which makes notebooks/ the root of the file browser.
-    page.goto(lab.url(f"/lab/tree/{name}?reset"))
+    page.goto(lab.url(f"/lab/tree/notebooks/{name}?reset"))
     expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_NAME} | Idle", timeout=60_000)
 
 
