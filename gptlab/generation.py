@@ -17,6 +17,7 @@ those of recomputing the window, at the cost of a full forward pass per token fr
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import sys
@@ -474,17 +475,20 @@ class _Sequences:
         return logits[:, -1, :].float()  # (B, V)
 
 
-class _EvalMode:
-    """Switch dropout off while generating; restore the model's mode afterwards."""
+class _Generating:
+    """While generating: dropout off, and the model's fast LM head for one-row logits; both undone after."""
 
     def __init__(self, model):
         self.model = model
+        self.head = model.fast_lm_head() if hasattr(model, "fast_lm_head") else contextlib.nullcontext()
 
     def __enter__(self):
         self.was_training = self.model.training
         self.model.eval()
+        self.head.__enter__()
 
     def __exit__(self, *exc):
+        self.head.__exit__(*exc)
         self.model.train(self.was_training)
 
 
@@ -504,7 +508,7 @@ def _decode_steps(job) -> Iterator[torch.Tensor]:
     stop_checker = _StopStrings(job.stop_strings, job.tokenizer) if job.stop_strings else None
     _stream_put(job.streamer, seqs.tokens(), prompt=True)
     try:
-        with _EvalMode(job.model):
+        with _Generating(job.model):
             for _ in range(job.max_new_tokens):
                 with torch.inference_mode():
                     logits = seqs.next_logits()  # (B, V)
@@ -614,7 +618,7 @@ def _beam_search(job) -> torch.Tensor:
     stop_checker = _StopStrings(job.stop_strings, job.tokenizer) if job.stop_strings else None
     steps_taken = 0
 
-    with _EvalMode(job.model):
+    with _Generating(job.model):
         if max_new > 0:
             logits = seqs.next_logits()  # (B, V): the prompt, processed once per prompt
             seqs.repeat_interleave(nb)

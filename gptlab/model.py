@@ -6,6 +6,7 @@ Parameter names follow OpenAI's GPT-2 and HuggingFace's ``GPT2LMHeadModel`` (``t
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -236,21 +237,31 @@ class GPT(nn.Module):
         return logits, loss
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        """``lm_head(x)``, faster for the few rows of generation.
+        """``lm_head(x)``; inside :meth:`fast_lm_head` and without autograd, through the transposed copy."""
+        head_t = getattr(self, "_head_t", None)
+        if head_t is None or torch.is_grad_enabled() or x.numel() > 64 * x.shape[-1]:
+            return self.lm_head(x)
+        if head_t.numel() == 0:  # first use inside the block
+            head_t = self._head_t = self.lm_head.weight.detach().t().contiguous()  # (C, vocab)
+        return x @ head_t
+
+    @contextlib.contextmanager
+    def fast_lm_head(self):
+        """Within this block, logits of a few rows (generation) use a transposed copy of the LM head.
 
         ``F.linear`` reads the (vocab, C) head weight in an order a CPU streams slowly when x has one row;
         ``x @ W^T`` with ``W^T`` stored contiguously (C, vocab) reads it about twice as fast, and the head is
-        a quarter of GPT-2 small's decoding time. So without autograd, for at most 64 rows on a CPU, a
-        transposed copy is used (one more vocab x C matrix in memory), rebuilt whenever the weight changes.
+        a quarter of GPT-2 small's decoding time. The copy (one more vocab x C matrix) is made on first use
+        and dropped when the block ends, so it can never go stale: change the weights only outside it.
+        Only on a CPU, where it helps; elsewhere the block changes nothing.
         """
-        w = self.lm_head.weight
-        if torch.is_grad_enabled() or w.device.type != "cpu" or x.numel() > 64 * x.shape[-1]:
-            return self.lm_head(x)
-        key = (w.data_ptr(), w._version, w.dtype)
-        if getattr(self, "_head_t_key", None) != key:
-            self._head_t = w.detach().t().contiguous()  # (C, vocab)
-            self._head_t_key = key
-        return x @ self._head_t
+        outer = getattr(self, "_head_t", None)
+        if outer is None and self.lm_head.weight.device.type == "cpu":
+            self._head_t = torch.empty(0)  # marks "inside the block, copy not made yet"
+        try:
+            yield self
+        finally:
+            self._head_t = outer
 
     def _check_input(self, idx):
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int, torch.int32):
