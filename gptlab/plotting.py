@@ -142,7 +142,7 @@ def attention_heads(maps, tokens: Sequence[str], *, title: str = "Attention of e
     if m.shape[1:] != (T, T):
         raise ValueError(f"maps cover {m.shape[1]} positions, but {T} tokens were given")
     plt = _plt()
-    size = 0.16 * T + 1.2
+    size = min(2.4, 0.16 * T + 1.2)  # inches per panel
     fig, axes = plt.subplots(rows, ncols, figsize=(size * ncols, size * rows), squeeze=False)
     labels = [printable(t) for t in tokens]
     for k, ax in enumerate(axes.flat):

@@ -255,6 +255,6 @@ print("ln_f matters for pre-LN only")
 # %% [markdown]
 # **Summary.** Post-LN normalises after each residual addition; Pre-LN normalises only what goes into each
 # sublayer and leaves the residual stream a plain sum. At initialisation a deep Post-LN model's layers get
-# gradients one to two orders of magnitude smaller, and at a learning rate Pre-LN handles easily a 12-layer
+# gradients more than ten times smaller, and at a learning rate Pre-LN handles easily a 12-layer
 # Post-LN model stalls at the letter-frequency loss. Pre-LN pays for its un-normalised stream with one final
 # LayerNorm before the output layer: GPT-2's `ln_f`.
