@@ -204,3 +204,22 @@ def test_values_are_compared_with_the_references_tolerance():
     assert "shape" in mismatch(ref, encode(torch.ones(3)), 1e-5, 0)
     assert "expected a float" in mismatch(ref, encode(torch.ones(2, dtype=torch.long)), 1e-5, 0)
     assert mismatch(ref, "garbage", 1e-5, 0)
+
+
+def test_only_answer_cells_come_from_the_student():
+    from gptlab.grading.grade import assemble
+
+    source = _tiny_source()
+    student = release_notebook(source)
+    student.cells[1].source = "def add(a, b):\n    return 4\n"
+    student.cells[2].source = "pass  # the student 'simplified' the locked test"
+    student.cells.append(new_code_cell("print('extra')", metadata={"nbgrader": {"solution": True, "grade_id": "add_test"}}))
+    nb, missing = assemble(source, nbformat.writes(student).encode())
+    assert nb.cells[1].source == "def add(a, b):\n    return 4\n"
+    assert nb.cells[2].source == source.cells[2].source  # the instructor's test, hidden part included
+    assert len(nb.cells) == len(source.cells) and missing == []
+    del student.cells[1]
+    nb, missing = assemble(source, nbformat.writes(student).encode())
+    assert missing == ["add"] and "raise NotImplementedError()" in nb.cells[1].source
+    with pytest.raises(ValueError, match="not a readable notebook"):
+        assemble(source, b"\xff\xfe not utf-8")

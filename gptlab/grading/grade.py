@@ -96,7 +96,8 @@ def find_submissions(folder: Path, exercises) -> tuple[list[tuple[str, str, byte
 
 
 def assemble(source_nb, submitted: bytes):
-    """The instructor's notebook with the student's answer cells in it; raises ValueError if unreadable."""
+    """The instructor's notebook with the student's answer cells in it, and the answer cells that were
+    missing (their stubs are used); raises ValueError if the file is not a notebook."""
     try:
         student_nb = nbformat.reads(submitted.decode("utf-8"), as_version=NBFORMAT)
     except Exception as exc:  # not UTF-8, not JSON, not a notebook
@@ -107,13 +108,16 @@ def assemble(source_nb, submitted: bytes):
         if meta.get("solution") and isinstance(meta.get("grade_id"), str) and isinstance(cell.get("source"), str):
             answers.setdefault(meta["grade_id"], cell["source"])
     nb = copy.deepcopy(source_nb)
+    missing = []
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
         if meta.get("solution"):
+            if meta["grade_id"] not in answers:
+                missing.append(meta["grade_id"])
             cell.source = answers.get(meta["grade_id"], stub_source(cell.source, cell.cell_type))
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    return nb
+    return nb, missing
 
 
 def _name_cells(text: str, nb) -> str:
@@ -203,15 +207,18 @@ def grade(
     needed = sorted({ex for _, ex, _ in found})
     results: list[ExerciseResult] = []
     work = []  # (index into results, notebook)
+    missing_answers: dict[int, list[str]] = {}
     for student, exercise, data in found:
         try:
-            nb = assemble(sources[exercise].notebook, data)
+            nb, missing = assemble(sources[exercise].notebook, data)
         except ValueError as exc:
             tests = [TestResult(g.grade_id, 0.0, g.points, "not graded") for g in graded_cells(sources[exercise].notebook)]
             results.append(ExerciseResult(student, exercise, tests, str(exc)))
             continue
         results.append(ExerciseResult(student, exercise, []))
         work.append((len(results) - 1, nb))
+        if missing:
+            missing_answers[len(results) - 1] = missing
 
     ctx = get_context("spawn")  # a clean worker, whatever state the caller's process is in
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
@@ -226,6 +233,10 @@ def grade(
                 run = fut.result()
                 res.tests = score(sources[res.exercise], run)
                 res.note = run.stopped = _name_cells(run.stopped, sources[res.exercise].notebook)
+                if i in missing_answers:
+                    lost = ", ".join(missing_answers[i])
+                    res.note = (res.note + "; " if res.note else "") + (
+                        f"answer cells not found in your notebook (were they deleted or re-created?): {lost}")
             except Exception as exc:  # a worker lost: only this submission pays
                 res.tests = [TestResult(g.grade_id, 0.0, g.points, "not graded")
                              for g in graded_cells(sources[res.exercise].notebook)]
