@@ -23,8 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-# The default CPU recipe: a character-level model that uses the 2 cores of a laptop well. Sizes wider than
-# 128 keep the matrix units busier per token; the cosine schedule is timed so that it ends inside the budget.
+# The default CPU recipe: a character-level model sized for the 2 cores of a laptop. Compared with nanoGPT's CPU
+# recipe (same 4 x 4 x 128 model, batch 12, lr 1e-3, 2000 steps) it takes batches of 32 sequences (the matrix
+# products keep the cores busier, so more tokens per second) at a 3x higher learning rate, which a small model
+# with warm-up, AdamW and gradient clipping takes well. The time budget, not the iteration count, usually ends
+# the run; the cosine schedule follows the budget so that the learning rate is low at the end either way.
 DEFAULT_RECIPE = dict(
     data="shakespeare",
     tokenizer="char",
@@ -33,11 +36,11 @@ DEFAULT_RECIPE = dict(
     n_embd=128,
     block_size=64,
     dropout=0.0,
-    batch_size=12,
+    batch_size=32,
     grad_accum=1,
-    max_iters=2000,
+    max_iters=1500,
     max_minutes=3.5,
-    lr=1e-3,
+    lr=3e-3,
     min_lr=None,
     warmup_iters=100,
     weight_decay=0.1,

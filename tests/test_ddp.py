@@ -1,6 +1,7 @@
 """torchrun with 2 CPU processes (gloo) follows the same loss curve as 1 process with the same global batch."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -8,9 +9,17 @@ from gptlab import checkpoint as ckpt
 
 
 def run(argv, env, timeout=240):
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return done
+    """Run a command in its own process group, so that a hang cannot leave torchrun's workers behind."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"{argv[:6]} ran past {timeout} s:\n{out[-2000:]}\n{err[-4000:]}")
+    assert proc.returncode == 0, out[-2000:] + err[-4000:]
+    return out
 
 
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
@@ -24,7 +33,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     run([sys.executable, "-m", "gptlab", "train", *common, "--batch-size", "8", "--out", str(tmp_path / "one")], env)
     two = run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                "-m", "gptlab", "train", *common, "--batch-size", "4", "--out", str(tmp_path / "two")], env)
-    assert "2 processes" in two.stdout
+    assert "2 processes" in two
 
     def curve(name):
         return [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]

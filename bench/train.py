@@ -1,0 +1,139 @@
+"""Training speed: gptlab's GPT against transformers' GPT2LMHeadModel, same config, same batches, same run.
+
+    python bench/train.py                      # 6 layers x 6 heads x 384 wide, context 256, batch 8
+    python bench/train.py --rounds 6 --steps 4 --out bench/train.json
+
+One training step is forward + loss + backward + AdamW step, on real Shakespeare batches. Both models start
+from the same weights (copied from ours into HuggingFace's layout; the logits are checked to agree first), use
+PyTorch's fused attention (sdpa), no dropout, fp32. The two are interleaved (A B A B ...) so that a busy machine
+slows both alike, and the median tokens/s of each is reported, for a character vocabulary and for GPT-2's 50,257
+tokens, whose LM head and cross-entropy dominate small models.
+
+The glibc malloc settings that stop large temporaries (the 8 x 256 x 50257 logits and their gradient) from being
+returned to the OS and faulted in again every step are applied to the whole process, so to both sides alike
+(``--no-malloc-tunables`` turns them off for both).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+MALLOC_TUNABLES = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n-layer", type=int, default=6)
+    p.add_argument("--n-head", type=int, default=6)
+    p.add_argument("--n-embd", type=int, default=384)
+    p.add_argument("--block-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=5, help="A B rounds measured (after one warm-up round)")
+    p.add_argument("--steps", type=int, default=3, help="training steps per model per round")
+    p.add_argument("--vocab", choices=["char", "gpt2", "both"], default="both")
+    p.add_argument("--no-malloc-tunables", action="store_true")
+    p.add_argument("--out", help="also write the JSON here")
+    args = p.parse_args()
+
+    if not args.no_malloc_tunables and os.environ.get("GLIBC_TUNABLES") != MALLOC_TUNABLES:
+        # the tunables are read when the process starts: start again with them, for both models alike
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": MALLOC_TUNABLES})
+
+    import torch
+    import transformers
+
+    results = {
+        "config": {k: getattr(args, k) for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")},
+        "method": f"{args.rounds} interleaved rounds of {args.steps} steps per model, medians; fp32, sdpa, no dropout",
+        "environment": {
+            "torch": torch.__version__, "transformers": transformers.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.machine(), "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
+        },
+        "vocab": {},
+    }
+    for vocab in (["char", "gpt2"] if args.vocab == "both" else [args.vocab]):
+        results["vocab"][vocab] = compare(vocab, args)
+        r = results["vocab"][vocab]
+        print(f"{vocab:5s} vocab {r['vocab_size']:>6,}: gptlab {r['gptlab']['tokens_per_s']:8,.0f} tok/s   "
+              f"transformers {r['transformers']['tokens_per_s']:8,.0f} tok/s   ratio {r['speedup']:.2f}", file=sys.stderr)
+    text = json.dumps(results, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+def compare(vocab: str, args) -> dict:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from gptlab import GPT, GPTConfig
+    from gptlab.data import BatchSampler, prepare
+    from gptlab.hf import config_to_hf, to_hf_state_dict
+
+    data = prepare("shakespeare", vocab)
+    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
+                       n_head=args.n_head, n_embd=args.n_embd, dropout=0.0, attn_impl="sdpa")
+    torch.manual_seed(0)
+    ours = GPT(config)
+    hf_config = config_to_hf(config)
+    if config.vocab_size <= 50256:  # GPT2Config's default special tokens do not exist in a character vocabulary
+        hf_config.update(bos_token_id=None, eos_token_id=None)
+    hf = GPT2LMHeadModel(GPT2Config(**hf_config, attn_implementation="sdpa"))
+    missing, unexpected = hf.load_state_dict(to_hf_state_dict(ours), strict=False)
+    if unexpected or [k for k in missing if k != "lm_head.weight"]:
+        raise RuntimeError(f"weights do not map onto GPT2LMHeadModel: missing {missing}, unexpected {unexpected}")
+    hf.tie_weights()
+    ours.train(), hf.train()
+
+    sampler = BatchSampler(data.train, args.batch_size, args.block_size, seed=0)
+    x, y = sampler.batch(0)
+    with torch.no_grad():
+        diff = (ours(x) - hf(input_ids=x).logits).abs().max().item()
+    if diff > 1e-3:
+        raise RuntimeError(f"the two models disagree (max logit difference {diff}); the comparison would be unfair")
+
+    def step_ours(model, opt, x, y):
+        _, loss = model(x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def step_hf(model, opt, x, y):
+        # the way transformers trains: labels=input_ids, shifted inside the model (T - 1 targets per row)
+        loss = model(input_ids=x, labels=x).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    contenders = {
+        "gptlab": (ours, torch.optim.AdamW(ours.parameters(), lr=1e-4), step_ours),
+        "transformers": (hf, torch.optim.AdamW(hf.parameters(), lr=1e-4), step_hf),
+    }
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    step = 1
+    for round_ in range(args.rounds + 1):  # round 0 warms up (allocator, kernels)
+        for name, (model, opt, fn) in contenders.items():
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                x, y = sampler.batch(step)
+                step += 1
+                fn(model, opt, x, y)
+            if round_:
+                times[name].append((time.perf_counter() - start) / args.steps)
+    tokens = args.batch_size * args.block_size
+    out = {"vocab_size": config.vocab_size, "max_logit_difference_at_start": diff}
+    for name, t in times.items():
+        out[name] = {"tokens_per_s": tokens / statistics.median(t), "seconds_per_step": [round(s, 4) for s in t]}
+    out["speedup"] = out["gptlab"]["tokens_per_s"] / out["transformers"]["tokens_per_s"]
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
