@@ -29,7 +29,6 @@ import torch
 
 from gptlab.checks import check_bigram_counts, check_uniform_loss
 from gptlab.data import play_to_script, shakespeare_play_paths
-from gptlab.grading import record
 from gptlab.tokenizers import CharTokenizer
 
 # %% [markdown]
@@ -46,6 +45,7 @@ def uniform_loss(vocab_size: int) -> float:
 # %% nbgrader={"grade": true, "grade_id": "uniform_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 check_uniform_loss(uniform_loss)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 record("uniform", [float(uniform_loss(v)) for v in (3, 96, 50304)], atol=1e-6)
 ### END HIDDEN TESTS
 
@@ -78,6 +78,7 @@ check_bigram_counts(bigram_counts)
 assert abs(bigram_loss(torch.zeros(4, 4, dtype=torch.long), torch.tensor([0, 1, 2, 3])) - math.log(4)) < 1e-9, \
     "with no counts, add-one smoothing is the uniform guess: the loss should be ln V"
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 _ids = torch.randint(0, 7, (500,), generator=torch.Generator().manual_seed(9))
 record("counts", bigram_counts(_ids, 7))
 record("loss", bigram_loss(bigram_counts(_ids[:400], 7), _ids[400:]), atol=1e-6)

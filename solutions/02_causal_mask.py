@@ -32,7 +32,6 @@ import math
 import torch
 
 from gptlab.checks import check_causal_mask, check_masked_attention
-from gptlab.grading import record
 
 # %% [markdown]
 # ## 1. The mask
@@ -51,6 +50,7 @@ def causal_mask(T: int) -> torch.Tensor:
 # %% nbgrader={"grade": true, "grade_id": "mask_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 check_causal_mask(causal_mask)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 for T in (1, 2, 9):
     record(f"mask_{T}", causal_mask(T))
 ### END HIDDEN TESTS
@@ -81,6 +81,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.
 # %% nbgrader={"grade": true, "grade_id": "attention_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check_masked_attention(attention)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 _g = torch.Generator().manual_seed(2024)
 _q, _k, _v = (torch.randn(2, 4, 5, 16, generator=_g) for _ in range(3))
 _out, _w = attention(_q, _k, _v)

@@ -28,8 +28,7 @@ import torch
 import torch.nn as nn
 
 from gptlab import GPT, GPTConfig
-from gptlab.checks import check_pre_ln_block, init_random
-from gptlab.grading import record
+from gptlab.checks import check_pre_ln_block
 from gptlab.model import MLP, CausalSelfAttention
 
 # %% [markdown]
@@ -59,6 +58,8 @@ class PreLNBlock(nn.Module):
 # %% nbgrader={"grade": true, "grade_id": "block_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check_pre_ln_block(PreLNBlock)
 ### BEGIN HIDDEN TESTS
+from gptlab.checks import init_random
+from gptlab.grading import record
 torch.manual_seed(11)
 _cfg = GPTConfig.from_preset("nano", vocab_size=65)
 _block = init_random(PreLNBlock(_cfg).eval(), seed=11)
@@ -95,6 +96,7 @@ assert all(isinstance(b, PreLNBlock) for b in model.transformer.h), "every block
 assert torch.allclose(before, after, atol=1e-5), "the logits changed: the blocks compute something else"
 print("✓ the model with your blocks gives the same logits")
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 torch.manual_seed(5)
 _m = GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval()
 _idx = torch.randint(0, 65, (1, 20))

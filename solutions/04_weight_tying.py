@@ -28,7 +28,6 @@ import torch
 
 from gptlab import GPT, GPTConfig
 from gptlab.checks import check_tied_head
-from gptlab.grading import record
 from gptlab.params import count_parameters
 
 # %% [markdown]
@@ -47,6 +46,7 @@ def tie(model: GPT) -> GPT:
 # %% nbgrader={"grade": true, "grade_id": "tie_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check_tied_head(tie)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 torch.manual_seed(4)
 _m = tie(GPT(GPTConfig.from_preset("nano", vocab_size=80, tie_weights=False)))
 with torch.no_grad():
@@ -73,5 +73,6 @@ for name in ("gpt2", "gpt2-xl"):
     print(f"{name}: tying saves {saved_fraction(GPTConfig.from_preset(name)):.1%} of the parameters")
 assert 0.2 < saved_fraction(GPTConfig.from_preset("gpt2")) < 0.3, "GPT-2 small: 38.6 M of 163 M untied parameters"
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 record("fractions", [float(saved_fraction(GPTConfig.from_preset(n))) for n in ("gpt2", "gpt2-medium", "nano")], atol=1e-9)
 ### END HIDDEN TESTS

@@ -33,8 +33,7 @@ import time
 import torch
 
 from gptlab import GPT, GPTConfig
-from gptlab.checks import check_cached_attention, check_cached_decoding, init_random
-from gptlab.grading import record
+from gptlab.checks import check_cached_attention, check_cached_decoding
 
 # %% [markdown]
 # ## 1. Cached attention
@@ -68,6 +67,8 @@ def cached_attention(attn, x_new: torch.Tensor, past=None):
 # %% nbgrader={"grade": true, "grade_id": "cached_attention_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check_cached_attention(cached_attention)
 ### BEGIN HIDDEN TESTS
+from gptlab.checks import init_random
+from gptlab.grading import record
 from gptlab.model import CausalSelfAttention as _CSA
 torch.manual_seed(21)
 _attn = init_random(_CSA(GPTConfig.from_preset("nano", vocab_size=65)).eval(), seed=21)
@@ -123,6 +124,7 @@ def decode_cached(model, idx: torch.Tensor, max_new_tokens: int) -> torch.Tensor
 # %% nbgrader={"grade": true, "grade_id": "decode_test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check_cached_decoding(decode_cached)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 torch.manual_seed(22)
 _model = GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval()
 _idx = torch.randint(0, 65, (3, 4))

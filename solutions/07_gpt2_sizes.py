@@ -28,7 +28,6 @@
 # %%
 from gptlab import GPTConfig
 from gptlab.checks import check_param_formula
-from gptlab.grading import record
 from gptlab.params import count_parameters
 
 # %% nbgrader={"grade": false, "grade_id": "formula_impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -46,6 +45,7 @@ def n_params(n_layer: int, n_embd: int, vocab_size: int, block_size: int) -> int
 check_param_formula(n_params)
 assert n_params(12, 768, 50257, 1024) == 124_439_808, "GPT-2 small has 124,439,808 parameters"
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 record("sizes", [n_params(L, C, V, T) for L, C, V, T in ((24, 1024, 50257, 1024), (48, 1600, 50257, 1024), (2, 64, 100, 32))])
 ### END HIDDEN TESTS
 

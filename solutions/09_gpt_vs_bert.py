@@ -26,7 +26,6 @@
 import torch
 
 from gptlab.checks import check_bidirectional_mask, check_mlm_masking
-from gptlab.grading import record
 
 # %% [markdown]
 # ## 1. BERT's attention mask
@@ -44,6 +43,7 @@ def bidirectional_mask(padding: torch.Tensor) -> torch.Tensor:
 # %% nbgrader={"grade": true, "grade_id": "bidirectional_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 check_bidirectional_mask(bidirectional_mask)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 record("mask", bidirectional_mask(torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]])))
 ### END HIDDEN TESTS
 
@@ -71,6 +71,7 @@ def mask_tokens(ids: torch.Tensor, mask_id: int, vocab_size: int, generator: tor
 # %% nbgrader={"grade": true, "grade_id": "mlm_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check_mlm_masking(mask_tokens)
 ### BEGIN HIDDEN TESTS
+from gptlab.grading import record
 _ids = torch.randint(5, 1000, (400, 128), generator=torch.Generator().manual_seed(10))
 _inputs, _labels = mask_tokens(_ids.clone(), 3, 1000, torch.Generator().manual_seed(11))
 _chosen = _labels != -100
