@@ -301,12 +301,13 @@ class Trainer:
         self.model.train()
         try:
             while self.iteration < cfg.max_iters:
-                run_time = elapsed_before + time.perf_counter() - origin
+                run_time, stop = self._agree(elapsed_before + time.perf_counter() - origin,
+                                             self.should_stop or self.interrupted)
                 # stop early enough for the final evaluation (timed at the last one) to fit in the budget too
                 if cfg.max_seconds is not None and run_time + self._eval_seconds >= cfg.max_seconds:
                     self.stop_reason = f"time budget of {cfg.max_seconds:.0f} s reached"
                     break
-                if self.should_stop or self.interrupted:
+                if stop:
                     break
                 step_start = time.perf_counter()
                 time_fraction = run_time / cfg.max_seconds if cfg.max_seconds else 0.0
@@ -364,6 +365,19 @@ class Trainer:
                 self._log(record, None)
             self.save()
         return self.history
+
+    def _agree(self, run_time: float, stop: bool) -> tuple[float, bool]:
+        """Under torchrun every process must take the same decisions: the latest clock (so the time-based learning
+        rate is the same everywhere and all stop at the same step) and a stop if any process was told to stop
+        (Ctrl-C reaches each process on its own). Otherwise one would wait forever in the next all-reduce."""
+        if self.world_size == 1:
+            return run_time, stop
+        import torch.distributed as dist
+
+        t = torch.tensor([run_time, self._eval_seconds, float(stop)], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        self._eval_seconds = float(t[1])
+        return float(t[0]), bool(t[2] > 0)
 
     def _step(self, lr: float) -> float:
         cfg = self.config

@@ -183,3 +183,20 @@ def test_loading_checks_names_and_shapes(tmp_path):
         ckpt.read_state(tmp_path / "empty")
     with pytest.raises(ckpt.CheckpointError, match="not a folder"):
         ckpt.read_state(tmp_path / "missing")
+
+
+def test_devices_and_autocast():
+    from gptlab.train import autocast_dtype, pick_device
+
+    assert pick_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            pick_device("cuda")
+        assert pick_device("auto").type in ("cpu", "mps")
+    assert autocast_dtype(torch.device("cpu")) is None  # CPUs train in float32 unless asked
+    assert autocast_dtype(torch.device("cpu"), "bfloat16") is torch.bfloat16
+    data = tokens()
+    trainer = Trainer(tiny_model(), data[:3600], data[3600:], config(max_iters=3, dtype="bfloat16"), progress=False)
+    history = trainer.fit()  # the autocast path that GPUs take, exercised on the CPU
+    assert all(math.isfinite(r["train_loss"]) for r in history if "train_loss" in r)
+    assert trainer.model.transformer.wte.weight.dtype == torch.float32  # master weights stay fp32
