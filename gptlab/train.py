@@ -574,6 +574,7 @@ class LiveLossPlot:
         self.records: list[dict] = []
         self._handle = None
         self._calls = 0
+        self.figure = None  # the latest drawing
 
     def __call__(self, trainer: Trainer, record: dict) -> None:
         import matplotlib.pyplot as plt
@@ -585,6 +586,7 @@ class LiveLossPlot:
             return
         fig, ax = plt.subplots(figsize=(6, 3.5))
         plot_loss_curve(self.records, ax)
+        self.figure = fig
         if self._handle is None:
             self._handle = display(fig, display_id=True)
         else:

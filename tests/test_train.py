@@ -200,3 +200,13 @@ def test_devices_and_autocast():
     history = trainer.fit()  # the autocast path that GPUs take, exercised on the CPU
     assert all(math.isfinite(r["train_loss"]) for r in history if "train_loss" in r)
     assert trainer.model.transformer.wte.weight.dtype == torch.float32  # master weights stay fp32
+
+
+def test_live_loss_plot_callback_redraws_one_figure(capsys):
+    from gptlab.train import LiveLossPlot
+
+    plot = LiveLossPlot()
+    for i in range(1, 4):
+        plot(None, {"iter": i, "train_loss": 3.0 - i / 10, **({"val_loss": 3.0} if i == 3 else {})})
+    assert len(plot.records) == 3
+    assert len(plot.figure.axes[0].get_lines()) == 2  # training and validation curves
