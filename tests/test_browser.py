@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 KEPT_LINE = re.compile(r"kept (\d+) of (\d+) tokens\s*·\s*top probability (-?[0-9.]+)\s*·\s*entropy (-?[0-9.]+) nats")
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|Cell In\[\d+\], line \d+|^\w*(Error|Exception)\b",
                         re.MULTILINE)
-RUN_TIMEOUT_S = 120  # a whole notebook, Run All to the last cell
+RUN_TIMEOUT_S = 300  # a whole notebook, Run All to the last cell (generous: CI machines are often busy)
 
 
 def find_chromium():
@@ -239,13 +239,13 @@ def run_all(page):
     status = page.locator("#jp-main-statusbar")
     # Run All stops at the first error; the last prompt only gets its number when every cell ran.
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not (re.fullmatch(r"\[\d+\]:", prompts.last.inner_text().strip())
+    while not (re.fullmatch(r"\[\d+\]:", prompts.last.text_content().strip())
                and f"{KERNEL_NAME} | Idle" in status.inner_text()):
         errors = error_outputs(page)
         assert not errors, f"Run All stopped at an error: {errors}"
         assert time.monotonic() < deadline, f"Run All did not finish within {RUN_TIMEOUT_S} s: {status.inner_text()}"
         time.sleep(0.25)
-    texts = prompts.all_inner_texts()
+    texts = prompts.all_text_contents()  # innerText is empty for cells scrolled out of view
     assert all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts), f"cells that did not run: {texts}"
     return n_code
 
@@ -253,7 +253,7 @@ def run_all(page):
 def error_outputs(page):
     """Texts of error outputs (tracebacks) on the page; warnings and progress bars on stderr are fine."""
     stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-    return [t for t in stderr.all_inner_texts() if ERROR_TEXT.search(t)]
+    return [t for t in stderr.all_text_contents() if ERROR_TEXT.search(t)]
 
 
 def slider(scope, description):
@@ -264,7 +264,7 @@ def slider(scope, description):
 
 
 def readout(s):
-    return float(s.locator(".widget-readout").inner_text())
+    return float(s.locator(".widget-readout").text_content())
 
 
 class Explorer:
@@ -290,8 +290,8 @@ class Explorer:
         }""")
 
     def line(self):
-        m = KEPT_LINE.search(self.output.inner_text())
-        assert m, f"no 'kept N of V tokens' line in the output: {self.output.inner_text()!r}"
+        m = KEPT_LINE.search(self.output.text_content())
+        assert m, f"no 'kept N of V tokens' line in the output: {self.output.text_content()!r}"
         return dict(kept=int(m[1]), vocab=int(m[2]), top=float(m[3]), entropy=float(m[4]))
 
     def press(self, s, *keys, expect_value):
