@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
     r.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start)")
+    r.add_argument("--threads", type=int, help="CPU threads (default: the idle cores, at least 1)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--no-sample", action="store_true", help="do not print a sample at the end")
 
@@ -175,9 +176,15 @@ def train_command(args) -> int:
     from .config import GPTConfig
     from .data import prepare
     from .model import GPT
-    from .train import TrainConfig, Trainer, TrainingDiverged, init_distributed
+    from .train import TrainConfig, Trainer, TrainingDiverged, init_distributed, threads_for_load
 
     rank, world = init_distributed()
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        torch.set_num_threads(args.threads)
+    elif world == 1:
+        torch.set_num_threads(threads_for_load())
     main_process = rank == 0
     given = {k: v for k, v in vars(args).items() if v is not None}
     out = Path(args.out) if args.out else None
@@ -273,7 +280,7 @@ def train_command(args) -> int:
     say(f"training: {global_batch} x {block_size} tokens per step"
         + (f" ({world} processes)" if world > 1 else "")
         + f", up to {train_config.max_iters} steps" + (f" or {max_minutes:g} minutes" if max_minutes else "")
-        + f", into {out}")
+        + f", into {out}" + (f" ({torch.get_num_threads()} CPU threads)" if trainer_device(args.device) == "cpu" else ""))
 
     run_info = {
         "tokenizer": data.tokenizer.to_dict(),
@@ -315,6 +322,12 @@ def train_command(args) -> int:
     if main_process and not args.no_sample:
         _print_sample(trainer.model, data.tokenizer)
     return 0
+
+
+def trainer_device(device: str) -> str:
+    from .train import pick_device
+
+    return pick_device(device).type
 
 
 def _check_same_run(settings: dict, given: dict, out: Path) -> None:
