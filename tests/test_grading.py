@@ -90,6 +90,7 @@ def test_one_mistake_costs_exactly_one_test(graded, student, exercise, failing):
     ("not_json", {"mask_test": 0, "attention_test": 0}, "not a readable notebook"),
     ("not_a_notebook", {"mask_test": 0, "attention_test": 0}, "not a readable notebook"),
     ("writes_outside", {"mask_test": 1, "attention_test": 2}, ""),
+    ("reads_solutions", {"mask_test": 0, "attention_test": 0}, ""),
 ])
 def test_broken_and_hostile_submissions_cost_only_their_own_points(graded, student, expected, note):
     r = graded[0][(student, "02_causal_mask")]

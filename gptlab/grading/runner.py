@@ -60,6 +60,21 @@ def _kernel_manager_class():
     return SandboxedKernelManager
 
 
+def readable_paths(connection_file: str) -> list[str]:
+    """What a grading kernel may read: the system, Python and its installed packages, the gptlab package,
+    its own connection file. Not the instructor's solutions, nor the submissions folder."""
+    import sysconfig
+
+    import gptlab
+
+    paths = {"/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev", "/opt",
+             sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+             str(Path(gptlab.__file__).resolve().parent), connection_file}
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[name])
+    return sorted(os.path.realpath(p) for p in paths if p)
+
+
 def _kernel_env(workdir: Path) -> dict[str, str]:
     home, tmp = workdir / ".home", workdir / ".tmp"
     home.mkdir(), tmp.mkdir()
@@ -102,7 +117,9 @@ def run_notebook(nb, limits: Limits = Limits(), *, keep_notebook: bool = True) -
     stopped = ""
     try:
         km = _kernel_manager_class()(kernel_name="python3")
-        km.sandbox_args = [
+        km.connection_file = str(workdir.parent / f"{workdir.name}-kernel.json")  # outside the student's folder
+        reads = [arg for p in readable_paths(km.connection_file) for arg in ("--read", p)]
+        km.sandbox_args = [*reads,
             "--workdir", str(workdir), "--memory-mb", str(limits.memory_mb),
             "--cpu-seconds", str(int(limits.notebook_seconds) + 10), "--file-mb", str(limits.file_mb),
         ]
@@ -145,4 +162,5 @@ def run_notebook(nb, limits: Limits = Limits(), *, keep_notebook: bool = True) -
                     pass
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        Path(f"{workdir}-kernel.json").unlink(missing_ok=True)
     return NotebookRun(cells, stopped, nb if keep_notebook else None)

@@ -10,9 +10,11 @@ everything it starts. Only the standard library is imported, to keep the kernel'
   interrupts;
 - file size: ``RLIMIT_FSIZE`` — no filling the disk;
 - files: where the kernel supports Landlock (Linux >= 5.13), writing, creating, deleting or renaming
-  anything outside ``--workdir`` is refused by the kernel (reading stays allowed: torch and gptlab are read
-  from the environment). Where it does not, the grader still keeps the instructor's notebooks and all
-  submissions in memory, so a write elsewhere cannot change anybody's grade.
+  anything outside ``--workdir`` is refused by the kernel, and so is reading anything outside ``--workdir``
+  and the ``--read`` paths (Python, its packages, gptlab, the system). A submission can therefore neither
+  change nor *read* the instructor's solutions and their recorded reference values, nor other students'
+  files. Where Landlock is missing, the grader still keeps the instructor's notebooks and all submissions
+  in memory, so a write elsewhere cannot change anybody's grade.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ _RULE_PATH_BENEATH = 1
 _WRITE_FILE = 1 << 1
 _REMOVE_DIR, _REMOVE_FILE = 1 << 4, 1 << 5
 _MAKE_ALL = sum(1 << b for b in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
+_READ_FILE, _READ_DIR = 1 << 2, 1 << 3
 _REFER, _TRUNCATE = 1 << 13, 1 << 14
 _PR_SET_NO_NEW_PRIVS = 38
 
@@ -38,8 +41,9 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def restrict_writes_to(folder: str) -> bool:
-    """Forbid every write outside ``folder`` (and ``/dev/null``) for this process and its children.
+def restrict_files(folder: str, readable: list[str] | None = None) -> bool:
+    """Forbid every write outside ``folder`` (and ``/dev/null``) for this process and its children; with
+    ``readable``, also every read outside ``folder`` and those paths.
 
     Returns False, changing nothing, where Landlock is unavailable.
     """
@@ -52,12 +56,18 @@ def restrict_writes_to(folder: str) -> bool:
         handled |= _REFER
     if abi >= 3:
         handled |= _TRUNCATE
+    if readable is not None:
+        handled |= _READ_FILE | _READ_DIR
     attr = ctypes.c_uint64(handled)  # struct landlock_ruleset_attr, first field only (an extensible struct)
     ruleset = libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
     if ruleset < 0:
         return False
-    file_rights = handled & (_WRITE_FILE | _TRUNCATE)  # the only rights a rule on a single file may carry
-    for path, rights in ((folder, handled), ("/dev/null", file_rights)):
+    file_rights = handled & (_WRITE_FILE | _TRUNCATE | _READ_FILE)  # what a rule on a single file may carry
+    rules = [(folder, handled), ("/dev/null", file_rights)]
+    for path in readable or []:
+        if os.path.exists(path):
+            rules.append((path, _READ_FILE | (_READ_DIR if os.path.isdir(path) else 0)))
+    for path, rights in rules:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         rule = _PathBeneath(rights, fd)
         if libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
@@ -86,6 +96,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--file-mb", type=int, default=64)
+    parser.add_argument("--read", action="append", default=None, help="a path the kernel may read (repeatable)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -93,7 +104,7 @@ def main(argv: list[str]) -> None:
         parser.error("no command given")
     os.chdir(args.workdir)
     apply_limits(args.memory_mb, args.cpu_seconds, args.file_mb)
-    contained = restrict_writes_to(os.path.realpath(args.workdir))
+    contained = restrict_files(os.path.realpath(args.workdir), args.read)
     os.environ["GPTLAB_SANDBOX_WRITES"] = "restricted" if contained else "unrestricted"
     os.execv(command[0], command)
 
