@@ -210,3 +210,25 @@ def test_live_loss_plot_callback_redraws_one_figure(capsys):
         plot(None, {"iter": i, "train_loss": 3.0 - i / 10, **({"val_loss": 3.0} if i == 3 else {})})
     assert len(plot.records) == 3
     assert len(plot.figure.axes[0].get_lines()) == 2  # training and validation curves
+
+
+def test_the_shipped_shakespeare_model_writes_a_play_script():
+    import re
+
+    from gptlab.assets import SHAKESPEARE_CHAR, load_shakespeare_char
+    from gptlab.generation import generate
+
+    model, tokenizer = load_shakespeare_char()
+    size = sum(p.stat().st_size for p in SHAKESPEARE_CHAR.iterdir())
+    assert size < 5_000_000, f"the shipped checkpoint takes {size:,} bytes"
+    state = ckpt.read_state(SHAKESPEARE_CHAR)
+    assert state["val_loss"] < 1.75 and state["tokenizer"]["type"] == "char"
+    assert not (SHAKESPEARE_CHAR / "optimizer.pt").exists()
+    ids = generate(model, tokenizer.encode("\n"), 400, do_sample=True, temperature=0.8, seed=0)
+    text = tokenizer.decode(ids)
+    speakers = re.findall(r"\n\n([A-Z][A-Z ]+):\n[A-Z]", text)  # a blank line, SPEAKER:, then the speech
+    assert len(speakers) >= 2, text
+    words = re.findall(r"[a-z]+", text)
+    common = {"the", "and", "to", "of", "my", "you", "i", "a", "in", "that", "is", "not", "with", "me", "it", "be"}
+    assert sum(w in common for w in words) > 0.15 * len(words), text  # English, not letter soup
+    assert torch.equal(GPT.from_pretrained(SHAKESPEARE_CHAR).transformer.wte.weight, model.transformer.wte.weight)

@@ -2,8 +2,9 @@
 (attention maps, samples) without first spending minutes training one.
 
 ``shakespeare-char/`` is the model that ``gptlab train`` makes with no options (the default CPU recipe,
-character-level, on the 38 plays), trained for its full iteration count rather than a time budget. Remake it
-with::
+character-level, on the 38 plays: 4 layers x 4 heads x 128 wide, 811k parameters), trained for its full
+1,500 iterations rather than cut by the 3.5-minute budget: validation loss 1.684 on four held-out plays. It was
+made with ``gptlab train --max-minutes 25`` (it reached its iteration limit after 697 s). Remake it with::
 
     python -m gptlab.assets remake            # = gptlab train --max-minutes 0 --out runs/shakespeare-char
                                               #   then copy the weights, config and metrics here
