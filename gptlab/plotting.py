@@ -75,7 +75,7 @@ def attention_heatmap(
     T = len(tokens)
     if w.shape != (T, T):
         raise ValueError(f"weights have shape {w.shape}, expected ({T}, {T}) for {T} tokens")
-    fig, ax, own = _axes(ax, (0.45 * T + 2.5, 0.45 * T + 1.5))
+    fig, ax, own = _axes(ax, (min(0.45 * T + 2.5, 9.0), min(0.45 * T + 1.5, 8.0)))
     masked = np.ma.masked_invalid(w)
     cm = _plt().get_cmap(cmap).with_extremes(bad="#d9d9d9")
     image = ax.imshow(masked, cmap=cm, vmin=min(0.0, float(masked.min())) if masked.count() else 0.0)
@@ -109,7 +109,7 @@ def causal_mask_table(tokens: Sequence[str], *, title: str = "Who may attend to 
     allowed = _to_numpy(allowed).astype(bool)
     if allowed.shape != (T, T):
         raise ValueError(f"mask has shape {allowed.shape}, expected ({T}, {T})")
-    fig, ax, own = _axes(ax, (0.45 * T + 2, 0.45 * T + 1.5))
+    fig, ax, own = _axes(ax, (min(0.45 * T + 2.0, 9.0), min(0.45 * T + 1.5, 8.5)))
     from matplotlib.colors import ListedColormap
 
     ax.imshow(allowed, cmap=ListedColormap(["#f4cccc", "#c9e7c9"]), vmin=0, vmax=1)
@@ -151,8 +151,12 @@ def attention_heads(maps, tokens: Sequence[str], *, title: str = "Attention of e
             continue
         ax.imshow(m[k], cmap="Blues", vmin=0, vmax=1)
         ax.set_title(head_titles[k] if head_titles else f"head {k}", fontsize=8)
-        ax.set_xticks(range(T), labels if k >= len(m) - ncols else [""] * T, rotation=90, fontsize=6)
-        ax.set_yticks(range(T), labels if k % ncols == 0 else [""] * T, fontsize=6)
+        if T > 20:  # too many to read at this size: the pattern is the message
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            ax.set_xticks(range(T), labels if k >= len(m) - ncols else [""] * T, rotation=90, fontsize=6)
+            ax.set_yticks(range(T), labels if k % ncols == 0 else [""] * T, fontsize=6)
     fig.supxlabel("key: the token looked at")
     fig.supylabel("query: the token looking")
     fig.suptitle(title)

@@ -207,3 +207,64 @@ print("attention with the mask:  leaks at", leaks(lambda i: causal_self_attentio
 unmasked = leaks(lambda i: causal_self_attention(embed(i), block.attn, n_head, causal=False), idx, bpe.vocab_size)
 print("attention without a mask: leaks at", unmasked)
 assert leaks(model, idx, bpe.vocab_size) == [] and unmasked == list(range(T - 1))
+
+# %% [markdown]
+# ## 6. Inside a trained model
+#
+# The course ships a small GPT trained on the Shakespeare plays one character at a time (`gptlab.assets`;
+# notebook 08 shows how it was made). Its attention maps for a line of *Hamlet*, every head of every layer,
+# computed the explicit way by `model.attention_maps`:
+
+# %%
+from gptlab.assets import load_shakespeare_char
+
+trained, chars = load_shakespeare_char()
+line = "HAMLET:\nTo be, or not to be, that is the question:"
+ids = torch.tensor([chars.encode(line)])  # (1, T)
+letters = chars.token_strings(ids[0].tolist())
+maps = torch.stack([m[0] for m in trained.attention_maps(ids)])  # (n_layer, n_head, T, T)
+n_layer, n_head_t, T_line, _ = maps.shape
+print(f"{n_layer} layers × {n_head_t} heads, {T_line} characters")
+assert bool((maps.triu(1) == 0).all())  # trained or not, no weight ever lands on the future
+plotting.attention_heads(maps, letters, title=f"Every head of the trained model on “{line[8:]}”",
+                         head_titles=[f"layer {l}, head {h}" for l in range(n_layer) for h in range(n_head_t)])
+
+# %% [markdown]
+# Unlike the untrained rows of section 3, trained rows are sharp: many heads put most of their weight on one
+# or two characters. The average entropy of a row (0 when all weight is on one key, ln(i + 1) when it is
+# spread evenly) measures it; a model of the same shape with random weights is the comparison.
+
+# %%
+def mean_row_entropy(maps):
+    """Entropy of each attention row (a distribution over keys), averaged; row 0 is left out (always 0)."""
+    return -(maps * maps.clamp_min(1e-12).log()).sum(-1)[..., 1:].mean().item()
+
+
+torch.manual_seed(0)
+untrained = GPT(trained.config).eval()
+random_maps = torch.stack([m[0] for m in untrained.attention_maps(ids)])
+sharp, spread = mean_row_entropy(maps), mean_row_entropy(random_maps)
+print(f"mean row entropy: trained {sharp:.2f} nats, untrained {spread:.2f} nats")
+assert sharp < spread - 0.5
+
+# %% [markdown]
+# One pattern is easy to name. To predict the next letter, the most useful thing besides the current letter is
+# the one just before it, and the model has heads that learned to look one position back. The head that does
+# it most, on our line (the bright line just below the diagonal):
+
+# %%
+previous = maps.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1)  # (n_layer, n_head): mean weight on position t-1
+even = random_maps.diagonal(offset=-1, dim1=-2, dim2=-1).mean().item()  # what an untrained head gives it
+layer, h = divmod(int(previous.argmax()), n_head_t)
+print(f"layer {layer}, head {h} puts {previous[layer, h]:.0%} of its weight on the previous character on average; "
+      f"an untrained head puts {even:.0%} there")
+plotting.attention_heatmap(maps[layer, h, :24, :24], letters[:24], annotate=False,
+                           title=f"Trained layer {layer}, head {h}: looking one character back")
+assert previous[layer, h] > 0.5 and previous[layer, h] > 3 * even  # most of its weight, one step back
+
+# %% [markdown]
+# **Summary.** Causal self-attention scores every pair of positions with QKᵀ/√d, sets the future's scores to −∞,
+# and turns each row into weights with a softmax; heads do this in parallel on slices of the vector. Our explicit
+# version equals PyTorch's fused kernel and the model's own layer, the leak test proves that no output depends on
+# a later token, and a trained model's heads show what the mechanism is used for, such as looking one character
+# back. Next: where the LayerNorms go, and why it matters for deep models (notebook 03).
