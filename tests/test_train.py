@@ -232,3 +232,14 @@ def test_the_shipped_shakespeare_model_writes_a_play_script():
     common = {"the", "and", "to", "of", "my", "you", "i", "a", "in", "that", "is", "not", "with", "me", "it", "be"}
     assert sum(w in common for w in words) > 0.15 * len(words), text  # English, not letter soup
     assert torch.equal(GPT.from_pretrained(SHAKESPEARE_CHAR).transformer.wte.weight, model.transformer.wte.weight)
+
+
+def test_a_checkpoint_exports_to_huggingface_format(tmp_path):
+    model = tiny_model(dropout=0.0)
+    ckpt.save_checkpoint(tmp_path / "run", model, state={"iteration": 3})
+    loaded = GPT.from_pretrained(tmp_path / "run")
+    loaded.save_pretrained(tmp_path / "hf")
+    assert (tmp_path / "hf" / "config.json").is_file() and not ckpt.is_checkpoint(tmp_path / "hf")
+    again = GPT.from_pretrained(tmp_path / "hf")
+    x = torch.arange(16)[None] % VOCAB
+    assert torch.equal(again(x), model.eval()(x))
