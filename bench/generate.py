@@ -124,13 +124,19 @@ def main(argv=None):
     p.add_argument("--uncached-repeats", type=int, default=1, help="timed runs without the cache (slow)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="short shapes: 32+64 and 256+32, 3 runs, 1 uncached")
+    p.add_argument("--shapes", default="64+256,512+128", help="prompt+new pairs, comma-separated")
     p.add_argument("--no-uncached", action="store_true", help="skip the runs without the cache")
     p.add_argument("--uncached-samples", type=int, default=0,
                    help="estimate uncached runs from this many sequence lengths instead of running them in full")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    shapes = [(64, 256), (512, 128)] if not args.quick else [(32, 64), (256, 32)]
+    try:
+        shapes = [tuple(int(n) for n in shape.split("+")) for shape in args.shapes.split(",")]
+    except ValueError:
+        p.error(f"--shapes must look like 64+256,512+128, got {args.shapes!r}")
+    if args.quick:
+        shapes = [(32, 64), (256, 32)]
     repeats = args.repeats if not args.quick else 3
     ours, theirs = build_models()
     prompt = torch.randint(0, ours.config.vocab_size, (1, max(s[0] for s in shapes)),
