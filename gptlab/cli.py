@@ -224,13 +224,14 @@ def train_command(args) -> int:
     # --- data -------------------------------------------------------------------------------------------------
     say = print if main_process else (lambda *a, **k: None)
     prep = dict(val_fraction=settings["val_fraction"], data_dir=args.data_dir)
-    if main_process:
+    first_on_node = int(os.environ.get("LOCAL_RANK", 0)) == 0  # each machine has its own data cache
+    if first_on_node:
         data = prepare(settings["data"], settings["tokenizer"], **prep)
     if world > 1:
         import torch.distributed as dist
 
-        dist.barrier()  # rank 0 wrote the token files; the others read them
-    if not main_process:
+        dist.barrier()  # the first process on each machine wrote the token files; the others read them
+    if not first_on_node:
         data = prepare(settings["data"], settings["tokenizer"], **prep)
     say(f"data: {data}")
 
