@@ -236,8 +236,10 @@ def check(path: str | os.PathLike) -> list[str]:
                 problems.append(f"{where}: error output {out.get('ename')}: {out.get('evalue')}")
                 continue
             data = out.get("data", {})
-            if not any(k.startswith("image/") for k in data):
-                continue
+            text = data.get("text/plain", "")
+            text = text if isinstance(text, str) else "".join(text)
+            if not (any(k.startswith("image/") for k in data) and text.startswith("<Figure")):
+                continue  # not a matplotlib figure (an image file shown with IPython.display, say)
             fig = out.get("metadata", {}).get(FIGURE_MIME)
             if fig is None:
                 problems.append(f"{where}: a figure not described; run the notebook with "

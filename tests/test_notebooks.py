@@ -78,6 +78,10 @@ def test_check_finds_untitled_and_undescribed_figures(tmp_path):
     problems = notebooks.check(path)
     assert any("cell 1: a figure without a title" in p for p in problems), problems
     assert any("cell 2: a figure not described" in p for p in problems), problems
+    # a picture that is not a matplotlib figure (a diagram shown from a file) needs no title
+    diagram = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=",
+                                                           "text/plain": "<IPython.core.display.Image object>"})
+    assert notebooks.check(_write(tmp_path, ["show()"], [1], {0: [diagram]})) == []
 
 
 def test_check_finds_a_stale_or_missing_py(tmp_path):
