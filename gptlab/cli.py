@@ -213,6 +213,8 @@ def train_command(args) -> int:
         for key in ("preset", "context"):
             if key in given:
                 settings[key] = given[key]
+        if settings["data"] != "shakespeare":  # so that --resume works from any folder
+            settings["data"] = str(Path(settings["data"]).expanduser().absolute())
     settings["val_fraction"] = given.get("val_fraction", settings.get("val_fraction", 0.1))
     if out is None:
         out = Path("runs") / f"{Path(str(settings['data'])).stem}-{settings['tokenizer']}"
@@ -336,6 +338,9 @@ def _check_same_run(settings: dict, given: dict, out: Path) -> None:
     """--resume with options that describe a different model or data is a mistake, not a wish to change it."""
     fixed = ("data", "tokenizer", "preset", "n_layer", "n_head", "n_embd", "context", "block_size", "batch_size",
              "grad_accum", "dropout", "seed")
+    given = dict(given)
+    if given.get("data", "shakespeare") != "shakespeare":
+        given["data"] = str(Path(given["data"]).expanduser().absolute())
     clashes = [f"--{k.replace('_', '-')} {given[k]} (the run has {settings.get(k)})" for k in fixed
                if k in given and settings.get(k) != given[k]]
     if clashes:
