@@ -70,6 +70,7 @@ def test_untouched_exercises_get_zero(graded, exercise):
     ("mistake_unscaled", "02_causal_mask", "attention_test"),
     ("mistake_unloaded_weights", "03_pre_ln_block", "swap_test"),
     ("mistake_positions", "06_kv_cache", "decode_test"),
+    ("mistake_no_crop", "05_generation", "generate_test"),
 ])
 def test_one_mistake_costs_exactly_one_test(graded, student, exercise, failing):
     r = graded[0][(student, exercise)]
