@@ -217,7 +217,12 @@ def open_notebook(page, lab, name):
     """
     from playwright.sync_api import expect
     page.goto(lab.url(f"/lab/tree/notebooks/{name}?reset"))
-    expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_NAME} | Idle", timeout=60_000)
+    try:
+        expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_NAME} | Idle", timeout=60_000)
+    except AssertionError:
+        dialogs = page.locator(".jp-Dialog").all_text_contents()  # "Cannot open", "Select Kernel", ...
+        raise AssertionError(f"{name} did not open on an idle {KERNEL_NAME} kernel; dialogs: {dialogs}; "
+                             f"server log:\n{lab.log()}") from None
 
 
 def menu(page, name, item):
