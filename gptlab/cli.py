@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
     r.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start)")
-    r.add_argument("--threads", type=int, help="CPU threads (default: the idle cores, at least 1)")
+    r.add_argument("--threads", type=int, help="CPU threads (default: 1 or all cores, whichever is measured faster)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--no-sample", action="store_true", help="do not print a sample at the end")
 
@@ -177,15 +177,13 @@ def train_command(args) -> int:
     from .config import GPTConfig
     from .data import prepare
     from .model import GPT
-    from .train import TrainConfig, Trainer, TrainingDiverged, init_distributed, threads_for_load
+    from .train import TrainConfig, Trainer, TrainingDiverged, fastest_thread_count, init_distributed
 
     rank, world = init_distributed()
     if args.threads is not None:
         if args.threads < 1:
             raise UsageError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
-    elif world == 1:
-        torch.set_num_threads(threads_for_load())
     main_process = rank == 0
     given = {k: v for k, v in vars(args).items() if v is not None}
     out = Path(args.out) if args.out else None
@@ -277,6 +275,8 @@ def train_command(args) -> int:
     _check_memory(config, train_config, args.device)  # before building the model: a too-big one may not fit either
     torch.manual_seed(train_config.seed)
     model = GPT(config)
+    if args.threads is None and world == 1 and trainer_device(args.device) == "cpu":
+        torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, block_size, config.vocab_size))
     n_params = sum(p.numel() for p in model.parameters())
     say(f"model: {config.n_layer} layers x {config.n_head} heads x {config.n_embd} wide, context {config.block_size}, "
         f"vocabulary {config.vocab_size}: {n_params:,} parameters")

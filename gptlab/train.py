@@ -153,24 +153,47 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.de
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), **extra)
 
 
-def threads_for_load(default: int | None = None) -> int:
-    """CPU threads to train with, given how busy the machine already is.
+def fastest_thread_count(model: torch.nn.Module, batch_size: int, block_size: int, vocab_size: int,
+                         candidates: Iterable[int] | None = None, repeats: int = 3) -> int:
+    """The number of CPU threads that runs a training step of ``model`` fastest, measured here and now.
 
-    PyTorch uses one thread per core, and its threads wait for each other at the end of every matrix product.
-    When other programs keep the cores busy, one of those threads is often paused, and the others spin while
-    they wait: on a 2-core machine running other work, measured 1 thread ran the default recipe 3-5x faster than
-    2. So: as many threads as cores are idle (by the 1-minute load average), at least one; unless
-    ``OMP_NUM_THREADS`` says otherwise.
+    PyTorch uses one thread per core, and the threads wait for each other at the end of every operation. For a
+    small model the operations are short, so that waiting is a large share of each; and when other programs keep
+    the cores busy, one thread is often paused while the others spin. On a busy 2-core machine one thread ran
+    the default recipe 3-5x faster than two; on a quiet one two may win. So: time a forward and backward pass
+    of a copy of the model (the real one and the random number generators are untouched) with each candidate
+    count, interleaved, and keep the fastest. ``OMP_NUM_THREADS``, when set, wins.
     """
-    current = default or torch.get_num_threads()
+    import copy
+
+    default = torch.get_num_threads()
     if "OMP_NUM_THREADS" in os.environ:
-        return current
+        return default
+    candidates = sorted(set(candidates or (1, default)))
+    if len(candidates) == 1:
+        return candidates[0]
+    probe = copy.deepcopy(model).cpu().train()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, vocab_size, (batch_size, block_size), generator=g)
+    best = {n: float("inf") for n in candidates}
+    with torch.random.fork_rng(devices=[]):  # dropout in the probe must not move the real RNG
+        _time_candidates(probe, x, candidates, repeats, best)
+    return min(candidates, key=lambda n: best[n])
+
+
+def _time_candidates(probe, x, candidates, repeats, best) -> None:
+    default = torch.get_num_threads()
     try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        return current
-    idle = (os.cpu_count() or current) - load
-    return max(1, min(current, int(idle + 0.5)))
+        for _ in range(repeats):
+            for n in candidates:
+                torch.set_num_threads(n)
+                start = time.perf_counter()
+                _, loss = probe(x, x)
+                loss.backward()
+                best[n] = min(best[n], time.perf_counter() - start)
+                probe.zero_grad(set_to_none=True)
+    finally:
+        torch.set_num_threads(default)
 
 
 # --------------------------------------------------------------------------------------------------------------------

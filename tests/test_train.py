@@ -243,3 +243,20 @@ def test_a_checkpoint_exports_to_huggingface_format(tmp_path):
     again = GPT.from_pretrained(tmp_path / "hf")
     x = torch.arange(16)[None] % VOCAB
     assert torch.equal(again(x), model.eval()(x))
+
+
+def test_fastest_thread_count_measures_without_touching_the_model_or_the_rng(monkeypatch):
+    from gptlab.train import fastest_thread_count
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    model = tiny_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(3)
+    rng = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    assert fastest_thread_count(model, 2, 16, VOCAB, candidates=(1, 2)) in (1, 2)
+    assert torch.get_num_threads() == threads and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert all(p.grad is None for p in model.parameters())
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert fastest_thread_count(model, 2, 16, VOCAB, candidates=(1, 2)) == threads
