@@ -5,9 +5,19 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from gptlab import checkpoint as ckpt
 from gptlab.cli import main
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and a busy machine makes more threads much slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -20,7 +30,7 @@ def corpus(tmp_path):
 def tiny(corpus, out, *extra):
     return ["train", "--data", str(corpus), "--out", str(out), "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
             "--block-size", "16", "--batch-size", "4", "--max-iters", "6", "--eval-interval", "3", "--eval-iters", "1",
-            "--log-interval", "1", "--no-progress", "--no-sample", "--data-dir", str(out.parent / "cache"), *extra]
+            "--log-interval", "1", "--no-progress", "--no-sample", "--threads", "1", "--data-dir", str(out.parent / "cache"), *extra]
 
 
 def digest(folder):

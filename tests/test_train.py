@@ -23,6 +23,15 @@ from gptlab.train import (
 VOCAB = 20
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and a busy machine makes more threads much slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny_model(seed=0, dropout=0.1):
     torch.manual_seed(seed)
     return GPT(GPTConfig(vocab_size=VOCAB, block_size=16, n_layer=2, n_head=2, n_embd=16, dropout=dropout))
