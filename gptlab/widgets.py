@@ -12,6 +12,7 @@ move a slider and assert on ``state`` straight after.
 """
 from __future__ import annotations
 
+import contextlib
 
 import torch
 
@@ -32,7 +33,7 @@ def summary_line(kept: int, vocab: int, top_probability: float, entropy: float) 
 def entropy_nats(probs: torch.Tensor) -> float:
     """-sum p ln p over the tokens that can still be drawn (a removed token, p = 0, adds nothing)."""
     p = probs[probs > 0].double()
-    return float(-(p * p.log()).sum())
+    return max(0.0, float(-(p * p.log()).sum()))  # one kept token: 0, not -0
 
 
 class GenerationExplorer:
@@ -67,6 +68,7 @@ class GenerationExplorer:
         self.output = widgets.Output()
         self.state: dict = {}
         self.redraws = 0
+        self._holding = False
         for s in self.sliders:
             s.observe(self._on_change, names="value")
         self.widget = widgets.VBox([widgets.HBox(self.sliders), self.output])
@@ -162,20 +164,17 @@ class GenerationExplorer:
         return fig
 
     def _on_change(self, change) -> None:
-        if not getattr(self, "_holding", False):
+        if not self._holding:
             self.redraw()
 
+    @contextlib.contextmanager
     def _hold(self):
-        explorer = self
-
-        class Hold:
-            def __enter__(self):
-                explorer._holding = True
-
-            def __exit__(self, *exc):
-                explorer._holding = False
-
-        return Hold()
+        """Move several sliders without a redraw for each."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
 
     def _ipython_display_(self):
         from IPython.display import display
