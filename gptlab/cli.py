@@ -25,7 +25,7 @@ from pathlib import Path
 
 # The default CPU recipe: a character-level model sized for the 2 cores of a laptop. Compared with nanoGPT's CPU
 # recipe (the same 4 x 4 x 128 model, batch 12, lr 1e-3, 2000 steps) it takes batches of 32 sequences (larger
-# matrix products keep the cores busier: more tokens per second) at a 3x higher learning rate, which a model this
+# matrix products keep the cores busier: more tokens per second) at a 5x higher learning rate, which a model this
 # small takes well with warm-up, AdamW and gradient clipping. The time budget ends the run unless the machine is
 # fast enough to do all 2500 steps first; either way the cosine schedule ends at a low learning rate, because it
 # follows whichever of the two limits is nearer.
@@ -41,7 +41,7 @@ DEFAULT_RECIPE = dict(
     grad_accum=1,
     max_iters=2500,
     max_minutes=3.5,
-    lr=3e-3,
+    lr=5e-3,
     min_lr=None,
     warmup_iters=100,
     weight_decay=0.1,

@@ -4,10 +4,10 @@
 ``shakespeare-char/`` is the model of the default CPU recipe (what ``gptlab train`` trains with no options:
 character-level, the 38 plays, 4 layers x 4 heads x 128 wide, 811k parameters) trained for 1,500 iterations
 with no time budget cutting it short: validation loss 1.684 on four held-out plays. It was made with
-``gptlab train --max-minutes 25 --max-iters 1500`` (1,500 was then the default; it reached that limit after
-697 s, one CPU thread on a busy machine). Remake it with::
+``gptlab train --max-minutes 25 --max-iters 1500 --lr 3e-3`` (then the defaults; it reached its iteration limit
+after 697 s, one CPU thread on a busy machine). Remake it with::
 
-    python -m gptlab.assets remake            # = gptlab train --max-minutes 0 --max-iters 1500
+    python -m gptlab.assets remake            # = gptlab train --max-minutes 0 --max-iters 1500 --lr 3e-3
                                               #       --out runs/shakespeare-char
                                               #   then copy the weights, config and metrics here
 
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 SHAKESPEARE_CHAR = Path(__file__).parent / "shakespeare-char"
-REMAKE_ARGS = ["train", "--max-minutes", "0", "--max-iters", "1500", "--no-sample"]  # the default recipe, run to its last iteration
+REMAKE_ARGS = ["train", "--max-minutes", "0", "--max-iters", "1500", "--lr", "3e-3", "--no-sample"]  # the default recipe, run to its last iteration
 
 
 def load_shakespeare_char(device: str = "cpu"):
