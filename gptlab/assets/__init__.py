@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 SHAKESPEARE_CHAR = Path(__file__).parent / "shakespeare-char"
-REMAKE_ARGS = ["train", "--max-minutes", "0", "--max-iters", "1500", "--lr", "3e-3", "--no-sample"]  # the default recipe, run to its last iteration
+REMAKE_ARGS = ["train", "--max-minutes", "0", "--max-iters", "1500", "--lr", "3e-3", "--no-sample"]  # how it was made
 
 
 def load_shakespeare_char(device: str = "cpu"):
