@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
     r.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start)")
-    r.add_argument("--threads", type=int, help="CPU threads (default: 1 or all cores, whichever is measured faster)")
+    r.add_argument("--threads", type=int, help="CPU threads (default: 1 for models under 20M parameters, else "
+                   "1 or all cores, whichever is measured faster)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--no-sample", action="store_true", help="do not print a sample at the end")
 
@@ -166,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
 # --------------------------------------------------------------------------------------------------------------------
 
 MODEL_OPTIONS = ("n_layer", "n_head", "n_embd", "dropout")
+SMALL_MODEL_PARAMS = 20_000_000  # below this, CPU training uses one thread unless told otherwise
+
+
+def n_params_of(model) -> int:
+    return sum(p.numel() for p in model.parameters())
 RUN_FILES = ("checkpoint.json", "model.safetensors", "optimizer.pt", "metrics.jsonl")
 
 
@@ -275,8 +281,15 @@ def train_command(args) -> int:
     _check_memory(config, train_config, args.device)  # before building the model: a too-big one may not fit either
     torch.manual_seed(train_config.seed)
     model = GPT(config)
-    if args.threads is None and world == 1 and trainer_device(args.device) == "cpu":
-        torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, block_size, config.vocab_size))
+    if args.threads is None and world == 1 and trainer_device(args.device) == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        # A small model's operations are short, so threads waiting for each other cost a large share of each, and
+        # as soon as anything else runs on the machine a second thread makes every step several times slower
+        # (measured on a shared 2-core machine: 97 steps in 3.5 minutes with 2 threads, 1,100 with 1). One thread
+        # is never more than the core count slower. Larger models are measured (see fastest_thread_count).
+        if n_params_of(model) < SMALL_MODEL_PARAMS:
+            torch.set_num_threads(1)
+        else:
+            torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, block_size, config.vocab_size))
     n_params = sum(p.numel() for p in model.parameters())
     say(f"model: {config.n_layer} layers x {config.n_head} heads x {config.n_embd} wide, context {config.block_size}, "
         f"vocabulary {config.vocab_size}: {n_params:,} parameters")
