@@ -39,7 +39,7 @@ import torch
 from gptlab import GPT, GPTConfig
 from gptlab.data import prepare
 from gptlab.train import TrainConfig, Trainer
-from gptlab.widgets import LiveLossChart
+from gptlab.train import LiveLossPlot
 
 data = prepare("shakespeare", "char")  # tokenised once, then cached on disk
 tok = data.tokenizer
@@ -78,13 +78,13 @@ print(before[:300])
 #
 # `Trainer` does the loop: random windows of 64 characters, AdamW, a learning rate that warms up and then
 # follows a cosine, gradient clipping, and every `eval_interval` steps the loss on fixed held-out batches.
-# `LiveLossChart` is a callback that redraws the curve while training runs.
+# `LiveLossPlot` is a callback that redraws the curve while training runs.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 train_config = TrainConfig(max_iters=200, batch_size=32, block_size=64, lr=3e-3, warmup_iters=30,
                            eval_interval=50, eval_iters=10, log_interval=10, seed=1337)
-live = LiveLossChart("Shakespeare, characters", every=5)
+live = LiveLossPlot("Shakespeare, characters", every=5)
 trainer = Trainer(model, data.train, data.val, train_config, callbacks=[live])
 history = trainer.fit()
 

@@ -219,6 +219,7 @@ def test_live_loss_plot_callback_redraws_one_figure(capsys):
         plot(None, {"iter": i, "train_loss": 3.0 - i / 10, **({"val_loss": 3.0} if i == 3 else {})})
     assert len(plot.records) == 3
     assert len(plot.figure.axes[0].get_lines()) == 2  # training and validation curves
+    assert plot.figure.axes[0].get_title() == "Training loss \u00b7 step 3 \u00b7 validation 3.00"
 
 
 def test_the_shipped_shakespeare_model_writes_a_play_script():
