@@ -39,7 +39,7 @@ _FILES = (OPTIMIZER_FILE, MODEL_FILE, STATE_FILE)  # the order they are replaced
 
 
 class CheckpointError(ValueError):
-    pass
+    """A checkpoint (ours or HuggingFace's) that cannot be loaded; the message names what is wrong with it."""
 
 
 def is_checkpoint(folder) -> bool:

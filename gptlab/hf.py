@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint import CheckpointError
 from .config import GPTConfig
 from .model import GPT
 
@@ -23,10 +24,6 @@ HUB_NAMES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "openai-community/g
 # Buffers some GPT-2 checkpoints carry (the causal mask, precomputed); we build the mask on the fly.
 IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
 GELU_TANH = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded; the message names what is wrong with it."""
 
 
 # ---------------------------------------------------------------------------------------------- configs

@@ -5,19 +5,12 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from gptlab import checkpoint as ckpt
 from gptlab.cli import main
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and a busy machine makes more threads much slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
 
 
 @pytest.fixture

@@ -7,12 +7,7 @@ from gptlab.config import PRESETS
 from gptlab.generation import generate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
 
 
 def small_model(preset, n_layer=1, block_size=20, vocab_size=61, **overrides):

@@ -18,12 +18,7 @@ from transformers import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
 
 
 def hf_probs(logits, input_ids, temperature, top_k, top_p, min_p, repetition_penalty):
