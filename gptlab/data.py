@@ -127,6 +127,25 @@ def shakespeare_play_paths() -> list[Path]:
     return paths
 
 
+def play_script(name: str) -> str:
+    """One play, by its file name (``"hamlet"``, ``"macbeth"`` ...), as play-script text."""
+    plays = {p.stem: p for p in shakespeare_play_paths()}
+    if name not in plays:
+        raise DataError(f"no play named {name!r}; the plays are: {', '.join(sorted(plays))}")
+    return play_to_script(plays[name].read_text(encoding="utf-8"))
+
+
+def char_split(text: str, val_fraction: float = 0.1) -> tuple[CharTokenizer, np.ndarray, np.ndarray]:
+    """``text`` as character ids, cut into a training head and a held-out tail of ``val_fraction``: the small,
+    in-memory data the notebooks train on in seconds. Returns (tokenizer, train_ids, val_ids)."""
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must lie in (0, 1), got {val_fraction}")
+    tok = CharTokenizer.from_text(text)
+    ids = np.array(tok.encode(text), dtype=np.uint16)
+    split = int((1 - val_fraction) * len(ids))
+    return tok, ids[:split], ids[split:]
+
+
 def shakespeare_documents() -> list[str]:
     """The plays as play-script texts (see :func:`play_to_script`), in path order."""
     return [play_to_script(p.read_text(encoding="utf-8")) for p in shakespeare_play_paths()]

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from gptlab import GPT, GPTConfig, plotting
-from gptlab.data import play_to_script, shakespeare_play_paths
+from gptlab.data import play_script, play_to_script, shakespeare_play_paths
 from gptlab.tokenizers import BPETokenizer, CharTokenizer
 
 # %% [markdown]
@@ -84,10 +84,9 @@ assert worst < 1e-15
 # then test on *Hamlet*, a play the models never see.
 
 # %%
-plays = {p.stem: p for p in shakespeare_play_paths()}
 comedies = [p for p in shakespeare_play_paths() if p.parent.name == "comedies"]
 train_text = "\n\n".join(play_to_script(p.read_text(encoding="utf-8")) for p in comedies)
-test_text = play_to_script(plays["hamlet"].read_text(encoding="utf-8"))
+test_text = play_script("hamlet")
 print(f"training text: {len(comedies)} comedies, {len(train_text):,} characters")
 print(f"held-out text: Hamlet, {len(test_text):,} characters\n")
 print(test_text[:260])

@@ -34,9 +34,8 @@ import numpy as np
 import torch
 
 from gptlab import GPT, GPTConfig, plotting
-from gptlab.data import play_to_script, shakespeare_play_paths
+from gptlab.data import char_split, play_script
 from gptlab.model import Block
-from gptlab.tokenizers import CharTokenizer
 from gptlab.train import TrainConfig, Trainer
 
 # These models are tiny: one thread runs them faster than two fighting over a busy laptop.
@@ -77,13 +76,8 @@ print(f"same {len(shapes(pre))} tensors, same {sum(p.numel() for p in pre.parame
 # measure on.
 
 # %%
-plays = {p.stem: p for p in shakespeare_play_paths()}
-text = play_to_script(plays["hamlet"].read_text(encoding="utf-8"))
-tok = CharTokenizer.from_text(text)
-ids = np.array(tok.encode(text), dtype=np.uint16)
-split = int(0.9 * len(ids))
-train_ids, val_ids = ids[:split], ids[split:]
-print(f"{len(ids):,} characters, vocabulary of {tok.vocab_size}")
+tok, train_ids, val_ids = char_split(play_script("hamlet"), val_fraction=0.1)
+print(f"{len(train_ids) + len(val_ids):,} characters, vocabulary of {tok.vocab_size}")
 
 # The loss of the best model that ignores context: the letter frequencies (the "unigram" of notebook 01).
 freq = np.bincount(train_ids, minlength=tok.vocab_size) + 1.0

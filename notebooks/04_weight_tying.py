@@ -30,9 +30,8 @@ import torch
 
 from gptlab import GPT, GPTConfig, plotting
 from gptlab.config import GPT2_PRESETS
-from gptlab.data import play_to_script, shakespeare_play_paths
+from gptlab.data import char_split, play_script
 from gptlab.params import count_parameters, format_counts
-from gptlab.tokenizers import CharTokenizer
 from gptlab.train import TrainConfig, Trainer
 
 torch.set_num_threads(1)  # tiny models: one thread is faster than two competing
@@ -114,12 +113,7 @@ assert tied_model.parameter_counts() == count_parameters(tied_model.config)
 # head is unrelated to the embedding), so its favourite is a random token. Measured on real text:
 
 # %%
-plays = {p.stem: p for p in shakespeare_play_paths()}
-text = play_to_script(plays["hamlet"].read_text(encoding="utf-8"))
-tok = CharTokenizer.from_text(text)
-ids = np.array(tok.encode(text), dtype=np.uint16)
-split = int(0.9 * len(ids))
-train_ids, val_ids = ids[:split], ids[split:]
+tok, train_ids, val_ids = char_split(play_script("hamlet"), val_fraction=0.1)
 
 
 def make_model(tie_weights):

@@ -156,3 +156,17 @@ def test_ranks_split_the_global_batch():
     whole = BatchSampler(tokens, batch_size=6, block_size=8, seed=1).batch(5)[0]
     shards = [BatchSampler(tokens, 3, 8, seed=1, rank=r, world_size=2).batch(5)[0] for r in range(2)]
     assert torch.equal(torch.cat(shards), whole)
+
+
+def test_one_play_split_into_head_and_tail():
+    from gptlab.data import char_split, play_script
+
+    text = play_script("hamlet")
+    assert text.startswith("BERNARDO:\nWho's there?")
+    tok, train, val = char_split(text, val_fraction=0.1)
+    assert len(train) + len(val) == len(text) and len(val) == len(text) - int(0.9 * len(text))
+    assert tok.decode(val[:50]) == text[len(train):len(train) + 50]
+    with pytest.raises(DataError, match="no play named 'hamlett'"):
+        play_script("hamlett")
+    with pytest.raises(DataError, match="val_fraction must lie in"):
+        char_split(text, val_fraction=1.0)
