@@ -79,12 +79,7 @@ def attention_heatmap(
     masked = np.ma.masked_invalid(w)
     cm = _plt().get_cmap(cmap).with_extremes(bad="#d9d9d9")
     image = ax.imshow(masked, cmap=cm, vmin=min(0.0, float(masked.min())) if masked.count() else 0.0)
-    labels = [printable(t) for t in tokens]
-    ax.set_xticks(range(T), labels, rotation=90)
-    ax.set_yticks(range(T), labels)
-    ax.set_xlabel("key: the token looked at")
-    ax.set_ylabel("query: the token looking")
-    ax.set_title(title)
+    _label_query_key_axes(ax, tokens, title)
     if annotate if annotate is not None else T <= 12:
         top = float(masked.max()) if masked.count() else 1.0
         for i in range(T):
@@ -95,6 +90,16 @@ def attention_heatmap(
     if colorbar:
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight")
     return _finish(fig, ax, own)
+
+
+def _label_query_key_axes(ax, tokens, title):
+    """Tokens along both axes of a (query, key) square: rows look, columns are looked at."""
+    labels = [printable(t) for t in tokens]
+    ax.set_xticks(range(len(labels)), labels, rotation=90)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("key: the token looked at")
+    ax.set_ylabel("query: the token looking")
+    ax.set_title(title)
 
 
 def causal_mask_table(tokens: Sequence[str], *, title: str = "Who may attend to whom", ax=None, allowed=None):
@@ -117,12 +122,7 @@ def causal_mask_table(tokens: Sequence[str], *, title: str = "Who may attend to 
         for j in range(T):
             ax.text(j, i, CHECK if allowed[i, j] else CROSS, ha="center", va="center",
                     color="#1b5e20" if allowed[i, j] else "#b71c1c", fontsize=10)
-    labels = [printable(t) for t in tokens]
-    ax.set_xticks(range(T), labels, rotation=90)
-    ax.set_yticks(range(T), labels)
-    ax.set_xlabel("key: the token looked at")
-    ax.set_ylabel("query: the token looking")
-    ax.set_title(title)
+    _label_query_key_axes(ax, tokens, title)
     return _finish(fig, ax, own)
 
 
