@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
+from .decode import DecodeStep
 from .kv_cache import KVCache
 from .sampling import check_sampling_settings, filter_logits, sample_from_probs
 
@@ -415,6 +416,7 @@ class _Sequences:
             self.mask[:, :T] = mask
         self.len = T
         self.cache = None
+        self.step = None  # how one token is decoded with the cache; chosen at the first such step
         if use_cache:
             room = min(self.block_size, T + max_new_tokens)
             self.cache = KVCache.for_model(model, B, max_len=room)
@@ -452,27 +454,35 @@ class _Sequences:
         cache = self.cache
         if cache is not None and 0 < cache.seq_len == L - 1 and L <= self.block_size:
             # Decode one token: the cache holds positions 0 .. L-2.
+            if self.step is None:
+                self.step = DecodeStep(self.model) if DecodeStep.supports(self.model) else _forward_step(self.model)
             if self.mask is None:
-                logits = self.model(self.buf[:, L - 1 : L], cache=cache, last_only=True)
-            else:
-                mask = self.mask[:, :L]
-                pos = mask.sum(dim=1, keepdim=True) - 1  # (B, 1): real tokens before this one
-                logits = self.model(self.buf[:, L - 1 : L], cache=cache, attention_mask=mask,
-                                    position_ids=pos, last_only=True)
+                return self.step(self.buf[:, L - 1 : L], cache).float()
+            mask = self.mask[:, :L]
+            pos = mask.sum(dim=1, keepdim=True) - 1  # (B, 1): real tokens before this one
+            return self.step(self.buf[:, L - 1 : L], cache, attention_mask=mask, position_ids=pos).float()
+        # Process the window of the last block_size tokens from scratch (prompt, no cache, or past the
+        # context, where every position has shifted and the cached keys no longer apply).
+        start = max(0, L - self.block_size)
+        window = self.buf[:, start:L]
+        if cache is not None:
+            cache.reset()
+        if self.mask is None:
+            logits = self.model(window, cache=cache, last_only=True)
         else:
-            # Process the window of the last block_size tokens from scratch (prompt, no cache, or past the
-            # context, where every position has shifted and the cached keys no longer apply).
-            start = max(0, L - self.block_size)
-            window = self.buf[:, start:L]
-            if cache is not None:
-                cache.reset()
-            if self.mask is None:
-                logits = self.model(window, cache=cache, last_only=True)
-            else:
-                mask = self.mask[:, start:L]
-                pos = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T): padding sits at 0, real tokens count up
-                logits = self.model(window, cache=cache, attention_mask=mask, position_ids=pos, last_only=True)
+            mask = self.mask[:, start:L]
+            pos = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T): padding sits at 0, real tokens count up
+            logits = self.model(window, cache=cache, attention_mask=mask, position_ids=pos, last_only=True)
         return logits[:, -1, :].float()  # (B, V)
+
+
+def _forward_step(model):
+    """The model's own forward pass as a decoding step (for models :class:`DecodeStep` does not vouch for)."""
+
+    def step(tokens, cache, **kwargs):
+        return model(tokens, cache=cache, last_only=True, **kwargs)[:, -1, :]  # (B, V)
+
+    return step
 
 
 class _Generating:
@@ -538,6 +548,14 @@ def _next_tokens(job, logits: torch.Tensor) -> torch.Tensor:
         return sample_from_probs(torch.softmax(scores, dim=-1), job.generator)
     if job.repetition_penalty is not None:
         logits = filter_logits(logits, repetition_penalty=job.repetition_penalty, input_ids=ids)
+    return _argmax(logits)
+
+
+def _argmax(logits: torch.Tensor) -> torch.Tensor:
+    """Each row's argmax (B,), the first one on ties, as ``torch.argmax``. On a CPU NumPy's is used: over
+    GPT-2's 50,257 logits it takes ~3 us where torch's takes ~70 us, a visible share of a decoding step."""
+    if logits.device.type == "cpu" and logits.dtype == torch.float32:
+        return torch.from_numpy(logits.numpy().argmax(axis=-1))
     return logits.argmax(dim=-1)
 
 

@@ -44,15 +44,18 @@ class KVCache:
     def update(self, layer_idx: int, k: torch.Tensor, v: torch.Tensor):
         """Store the new keys/values (B, nh, T, hs) of one layer; return all of them so far (B, nh, past+T, hs)."""
         start, end = self.seq_len, self.seq_len + k.shape[2]
-        if end > self.max_len:
-            raise ValueError(
-                f"KV cache is full: {end} positions needed, room for {self.max_len}; reset() it or crop the sequence"
-            )
-        if k.shape[0] != self.keys.shape[1]:
-            raise ValueError(f"the cache holds {self.keys.shape[1]} sequences but {k.shape[0]} were given")
+        self.check_room(k.shape[2], k.shape[0])
         self.keys[layer_idx, :, :, start:end] = k
         self.values[layer_idx, :, :, start:end] = v
         return self.keys[layer_idx, :, :, :end], self.values[layer_idx, :, :, :end]
+
+    def check_room(self, n: int, batch_size: int) -> None:
+        """Raise a clear error unless ``n`` more positions of ``batch_size`` sequences fit."""
+        if self.seq_len + n > self.max_len:
+            raise ValueError(f"KV cache is full: {self.seq_len + n} positions needed, room for {self.max_len}; "
+                             "reset() it or crop the sequence")
+        if batch_size != self.keys.shape[1]:
+            raise ValueError(f"the cache holds {self.keys.shape[1]} sequences but {batch_size} were given")
 
     def advance(self, n: int) -> None:
         """Called by the model once every layer has stored ``n`` new positions."""

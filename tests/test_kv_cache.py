@@ -1,10 +1,13 @@
-"""The KV cache: cached decoding equals recomputation, its size in bytes, reordering for beams."""
+"""The KV cache: cached decoding equals recomputation, its size in bytes, reordering for beams, and DecodeStep
+(the forward pass for one new token, bit for bit, and only where it can vouch for it)."""
 import pytest
 import torch
 
 from gptlab import GPT, GPTConfig, KVCache, kv_cache_bytes
 from gptlab.config import PRESETS
+from gptlab.decode import DecodeStep
 from gptlab.generation import generate
+from gptlab.model import Block
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: see tests/conftest.py
@@ -139,3 +142,99 @@ def test_fast_lm_head_is_exact_and_never_stale():
     expected = model(idx)[:, -1].detach()  # autograd on: the plain nn.Linear path
     assert not torch.allclose(expected, plain[:, -1])
     torch.testing.assert_close(logits[1], expected, atol=1e-5, rtol=1e-5)
+
+
+# --- DecodeStep
+
+
+@pytest.mark.parametrize("preset, overrides", VARIANTS)
+def test_decode_step_is_bit_for_bit_the_forward_pass(preset, overrides):
+    """Two caches filled from the same prompt; one decodes through the model, one through DecodeStep."""
+    model = small_model(preset, n_layer=2 if preset in ("nano", "micro", "mini", "gpt2") else 1, **overrides)
+    idx = torch.randint(0, 61, (2, 16), generator=torch.Generator().manual_seed(1))
+    ours, theirs = KVCache.for_model(model, 2), KVCache.for_model(model, 2)
+    step = DecodeStep(model)
+    with torch.inference_mode(), model.fast_lm_head():
+        model(idx[:, :5], cache=ours)
+        model(idx[:, :5], cache=theirs)
+        for t in range(5, 16):
+            expected = model(idx[:, t : t + 1], cache=theirs, last_only=True)[:, -1]  # (B, V)
+            got = step(idx[:, t : t + 1], ours)
+            assert torch.equal(got, expected), f"{preset}, position {t}: {(got - expected).abs().max()}"
+        assert torch.equal(ours.keys, theirs.keys) and ours.seq_len == theirs.seq_len == 16
+
+
+def test_decode_step_on_a_padded_batch_is_bit_for_bit_the_forward_pass():
+    model = small_model("micro", n_layer=2)
+    idx = torch.randint(0, 61, (2, 9), generator=torch.Generator().manual_seed(2))
+    mask = torch.ones(2, 10, dtype=torch.long)
+    mask[1, :3] = 0  # the second prompt has 3 padding tokens on the left
+    pos = (mask.cumsum(1) - 1).clamp(min=0)
+    ours, theirs = KVCache.for_model(model, 2), KVCache.for_model(model, 2)
+    with torch.inference_mode():
+        for cache in (ours, theirs):
+            model(idx[:, :8], cache=cache, attention_mask=mask[:, :8], position_ids=pos[:, :8])
+        expected = model(idx[:, 8:9], cache=theirs, attention_mask=mask[:, :9], position_ids=pos[:, 8:9])[:, -1]
+        got = DecodeStep(model)(idx[:, 8:9], ours, attention_mask=mask[:, :9], position_ids=pos[:, 8:9])
+    assert torch.equal(got, expected)
+
+
+def test_decode_step_explains_a_full_cache_or_the_wrong_batch():
+    model = small_model("nano", n_layer=2)
+    step = DecodeStep(model)
+    with torch.inference_mode():
+        cache = KVCache.for_model(model, 1, max_len=3)
+        model(torch.tensor([[1, 2, 3]]), cache=cache)
+        with pytest.raises(ValueError, match="cache is full"):
+            step(torch.tensor([[4]]), cache)
+        with pytest.raises(ValueError, match="holds 1 sequences but 2"):
+            step(torch.tensor([[4], [5]]), KVCache.for_model(model, 1))
+
+
+class Louder(Block):
+    def forward(self, x, **kwargs):
+        return 2 * super().forward(x, **kwargs)
+
+
+def modified_models():
+    """Models whose forward pass is not the stock one, each in a way DecodeStep must notice."""
+    hooked = small_model("nano", n_layer=2)
+    hooked.transformer.h[0].mlp.register_forward_hook(lambda module, args, out: out * 0)
+    pre_hooked = small_model("nano", n_layer=2)
+    pre_hooked.transformer.ln_f.register_forward_pre_hook(lambda module, args: (args[0] * 3,))
+    subclassed = small_model("nano", n_layer=2)
+    replacement = Louder(subclassed.config, 1)
+    replacement.load_state_dict(subclassed.transformer.h[1].state_dict())
+    subclassed.transformer.h[1] = replacement
+    patched = small_model("nano", n_layer=2)
+    attn = patched.transformer.h[0].attn
+    stock_forward = attn.forward
+    attn.forward = lambda x, **kwargs: stock_forward(x, **kwargs) * 0.5
+    return dict(hooked=hooked, pre_hooked=pre_hooked, subclassed=subclassed, patched=patched)
+
+
+@pytest.mark.parametrize("name", ["hooked", "pre_hooked", "subclassed", "patched"])
+def test_a_modified_model_is_generated_through_its_own_forward(name):
+    """Generation must use what the student's model computes: the modification changes the tokens, and the
+    cached and uncached runs (the latter never uses DecodeStep) still agree."""
+    model = modified_models()[name]
+    assert not DecodeStep.supports(model)
+    with pytest.raises(ValueError, match="unmodified"):
+        DecodeStep(model)
+    prompt = [[5, 7, 1, 2]]
+    cached_logits, uncached_logits = [], []
+    cached = generate(model, prompt, 12, logits_out=cached_logits)
+    uncached = generate(model, prompt, 12, use_cache=False, logits_out=uncached_logits)
+    assert torch.equal(cached, uncached)
+    for a, b in zip(cached_logits, uncached_logits):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+    stock = []
+    generate(small_model("nano", n_layer=2), prompt, 12, logits_out=stock)
+    assert not torch.allclose(cached_logits[-1], stock[-1])
+
+
+def test_decode_step_needs_eval_mode_and_a_gptlab_model():
+    model = small_model("nano", n_layer=2).train()
+    assert not DecodeStep.supports(model)
+    assert DecodeStep.supports(model.eval())
+    assert not DecodeStep.supports(torch.nn.Linear(3, 3))
