@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 
 import torch
 import torch.nn as nn
@@ -153,6 +154,10 @@ class Block(nn.Module):
         return x
 
 
+# Each model's transposed LM head, kept between generations (see GPT._transposed_head); gone with the model.
+_KEPT_HEADS: "weakref.WeakKeyDictionary[GPT, tuple]" = weakref.WeakKeyDictionary()
+
+
 class GPT(nn.Module):
     """A GPT-2 language model: ``logits = model(idx)``; ``logits, loss = model(idx, targets)``."""
 
@@ -249,7 +254,7 @@ class GPT(nn.Module):
         if head_t is None or torch.is_grad_enabled() or x.numel() > 64 * x.shape[-1]:
             return self.lm_head(x)
         if head_t.numel() == 0:  # first use inside the block
-            head_t = self._head_t = self.lm_head.weight.detach().t().contiguous()  # (C, vocab)
+            head_t = self._head_t = self._transposed_head()
         return x @ head_t
 
     @contextlib.contextmanager
@@ -257,18 +262,39 @@ class GPT(nn.Module):
         """Within this block, logits of a few rows (generation) use a transposed copy of the LM head.
 
         ``F.linear`` reads the (vocab, C) head weight in an order a CPU streams slowly when x has one row;
-        ``x @ W^T`` with ``W^T`` stored contiguously (C, vocab) reads it about twice as fast, and the head is
-        a quarter of GPT-2 small's decoding time. The copy (one more vocab x C matrix) is made on first use
-        and dropped when the block ends, so it can never go stale: change the weights only outside it.
-        Only on a CPU, where it helps; elsewhere the block changes nothing.
+        ``x @ W^T`` with ``W^T`` stored contiguously (C, vocab) reads it faster, and the head is a quarter of
+        GPT-2 small's decoding time. Only on a CPU, where it helps; elsewhere the block changes nothing.
+        The copy is made on first use and kept for the next block (see :meth:`_transposed_head`).
         """
         outer = getattr(self, "_head_t", None)
         if outer is None and self.lm_head.weight.device.type == "cpu":
-            self._head_t = torch.empty(0)  # marks "inside the block, copy not made yet"
+            self._head_t = torch.empty(0)  # marks "inside the block, copy not looked at yet"
         try:
             yield self
         finally:
             self._head_t = outer
+
+    @torch.no_grad()
+    def _transposed_head(self) -> torch.Tensor:
+        """The LM head weight transposed (C, vocab), made anew only when the weight has changed.
+
+        Transposing GPT-2's head takes ~0.1 s, a few percent of a short generation, so the copy is kept
+        (one more vocab x C matrix in memory, outside the model: not saved, pickled or copied with it) with a
+        fingerprint of the weight it came from: the weight times a fixed random vector, one matrix-vector
+        product (~5 ms). A change to the weight, however it is made (an optimizer, ``load_state_dict``, or
+        writes through ``.data`` that autograd cannot see), changes the fingerprint unless it is below fp32
+        rounding in every row's product with that random vector; the next generation then transposes again.
+        """
+        w = self.lm_head.weight.detach()
+        kept = _KEPT_HEADS.get(self)
+        if kept is not None and kept[0].shape == w.shape[::-1] and kept[0].dtype == w.dtype:
+            head_t, probe, fingerprint = kept
+            if probe.device == w.device and torch.equal(w @ probe, fingerprint):
+                return head_t
+        probe = torch.randn(w.shape[1], generator=torch.Generator().manual_seed(0)).to(w)  # (C,)
+        head_t = w.t().contiguous()  # (C, vocab)
+        _KEPT_HEADS[self] = (head_t, probe, w @ probe)
+        return head_t
 
     def _check_input(self, idx):
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int, torch.int32):

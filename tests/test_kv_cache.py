@@ -123,7 +123,8 @@ def test_the_cache_does_not_grow_during_generation():
 
 
 def test_fast_lm_head_is_exact_and_never_stale():
-    """Generation reads the LM head through a transposed copy that lives only while it runs."""
+    """Generation reads the LM head through a transposed copy, kept between generations while the weight is
+    unchanged and made anew after any change to it: an optimizer step, load_state_dict, a write through .data."""
     model = small_model("nano", n_layer=1)
     idx = torch.tensor([[1, 2, 3]])
     with torch.no_grad():
@@ -131,17 +132,31 @@ def test_fast_lm_head_is_exact_and_never_stale():
         with model.fast_lm_head():
             fast = model(idx, last_only=True)
             assert model._head_t.shape == (48, 61)  # the copy, (C, vocab)
-    assert model._head_t is None  # gone after the block: nothing to go stale
+            first_copy = model._head_t
+    assert model._head_t is None  # outside the block the model reads lm_head itself
     torch.testing.assert_close(fast, plain, atol=1e-6, rtol=1e-6)
 
     logits = []
     generate(model, idx, 1, logits_out=logits)
     torch.testing.assert_close(logits[0], plain[:, -1], atol=1e-6, rtol=1e-6)
-    model.lm_head.weight.data.mul_(2.0)  # through .data: invisible to autograd's version counter
-    generate(model, idx, 1, logits_out=logits)
-    expected = model(idx)[:, -1].detach()  # autograd on: the plain nn.Linear path
-    assert not torch.allclose(expected, plain[:, -1])
-    torch.testing.assert_close(logits[1], expected, atol=1e-5, rtol=1e-5)
+    with torch.no_grad(), model.fast_lm_head():
+        model(idx, last_only=True)
+        assert model._head_t is first_copy  # unchanged weight: the same copy, not transposed again
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    changes = {
+        ".data": lambda: model.lm_head.weight.data.mul_(2.0),  # invisible to autograd's version counter
+        "one element": lambda: model.lm_head.weight.data[7, 3].add_(0.25),
+        "two rows swapped": lambda: model.lm_head.weight.data.copy_(model.lm_head.weight.data[[1, 0, *range(2, 61)]]),
+        "load_state_dict": lambda: model.load_state_dict({**model.state_dict(), "lm_head.weight": torch.randn(61, 48)}),
+        "optimizer step": lambda: (optimizer.zero_grad(), model(idx, idx + 9)[1].backward(), optimizer.step()),
+    }
+    for name, change in changes.items():
+        change()
+        generate(model, idx, 1, logits_out=logits)
+        expected = model(idx)[:, -1].detach()  # autograd on: the plain nn.Linear path
+        torch.testing.assert_close(logits[-1], expected, atol=1e-5, rtol=1e-5, msg=lambda m: f"after {name}: {m}")
+        assert not torch.allclose(logits[-1], logits[-2]), name
 
 
 # --- DecodeStep
