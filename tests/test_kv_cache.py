@@ -105,21 +105,24 @@ def test_reorder_and_repeat_interleave_follow_the_rows():
 
 
 def test_the_cache_does_not_grow_during_generation():
-    """Preallocated: the buffers seen by the model keep the same storage from the first token to the last."""
+    """Preallocated: the buffers seen by the model keep the same storage from the first token to the last.
+    Every step asks the cache for room first (the prompt through update, each new token through DecodeStep)."""
     model = small_model("nano", block_size=40)
-    storages = set()
-    original_update = KVCache.update
+    storages, calls = set(), []
+    original_check = KVCache.check_room
 
-    def spy(self, layer_idx, k, v):
-        storages.add(self.keys.untyped_storage().data_ptr())
-        return original_update(self, layer_idx, k, v)
+    def spy(self, n, batch_size):
+        storages.add((self.keys.untyped_storage().data_ptr(), self.values.untyped_storage().data_ptr()))
+        calls.append(n)
+        return original_check(self, n, batch_size)
 
-    KVCache.update = spy
+    KVCache.check_room = spy
     try:
         generate(model, [1, 2, 3], 30)
     finally:
-        KVCache.update = original_update
+        KVCache.check_room = original_check
     assert len(storages) == 1
+    assert calls.count(1) == 29  # every decoding step after the prompt went through the cache
 
 
 def test_fast_lm_head_is_exact_and_never_stale():
