@@ -6,7 +6,9 @@
 
 GPT-2 small (124M parameters, random weights), fp32, CPU, 2 threads, batch 1, greedy decoding. For each
 shape (prompt length + new tokens) it measures new tokens per second with and without the KV cache, for
-both libraries, and prints one JSON object with the medians and the ratios ours/theirs.
+both libraries, and prints one JSON object with the medians and the ratios ours/theirs. For the two
+standard shapes, ``targets_met`` says whether gptlab's cached decoding is at least 1.3x transformers' and
+whether the cache speeds gptlab up at least as much as it speeds transformers up.
 
 The two libraries run interleaved (A B, then B A, ...) so that a busy moment on a shared machine hits
 both; every timed run is preceded by a warm-up, and both must produce the same tokens.
@@ -25,6 +27,9 @@ import statistics
 import time
 
 import torch
+
+
+TARGET_SHAPES = [(64, 256), (512, 128)]
 
 
 def build_models():
@@ -124,7 +129,8 @@ def main(argv=None):
     p.add_argument("--uncached-repeats", type=int, default=1, help="timed runs without the cache (slow)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="short shapes: 32+64 and 256+32, 3 runs, 1 uncached")
-    p.add_argument("--shapes", default="64+256,512+128", help="prompt+new pairs, comma-separated")
+    p.add_argument("--shapes", default=",".join(f"{a}+{b}" for a, b in TARGET_SHAPES),
+                   help="prompt+new pairs, comma-separated")
     p.add_argument("--no-uncached", action="store_true", help="skip the runs without the cache")
     p.add_argument("--uncached-samples", type=int, default=0,
                    help="estimate uncached runs from this many sequence lengths instead of running them in full")
@@ -175,6 +181,13 @@ def main(argv=None):
                 "gptlab": round(c["gptlab_tokens_per_s"] / u["gptlab_tokens_per_s"], 2),
                 "transformers": round(c["transformers_tokens_per_s"] / u["transformers_tokens_per_s"], 2),
             }
+    targets = {}  # what gptlab aims for on the two standard shapes
+    for prompt_len, new in [shape for shape in shapes if shape in TARGET_SHAPES]:
+        key = f"{prompt_len}+{new}"
+        if f"{key} cached" in results:
+            targets[f"{key} cached ratio >= 1.3"] = results[f"{key} cached"]["ratio_ours_over_theirs"] >= 1.3
+        if key in speedups:
+            targets[f"{key} cache speed-up >= transformers'"] = speedups[key]["gptlab"] >= speedups[key]["transformers"]
     import transformers
 
     report = {
@@ -186,6 +199,7 @@ def main(argv=None):
         "machine": platform.processor() or platform.machine(),
         "results": results,
         "cache_speedup_cached_over_uncached": speedups,
+        "targets_met": targets,
     }
     print(json.dumps(report, indent=2))
     return report
