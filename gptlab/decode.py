@@ -56,7 +56,8 @@ class DecodeStep:
         no forward hooks, eval mode (no dropout)."""
         if type(model) is not GPT or model.training:
             return False
-        if nn.modules.module._global_forward_hooks or nn.modules.module._global_forward_pre_hooks:
+        registry = nn.modules.module  # hooks registered for every module (torch.nn.modules.module.register_...)
+        if getattr(registry, "_global_forward_hooks", None) or getattr(registry, "_global_forward_pre_hooks", None):
             return False
         for module in model.modules():
             if type(module) not in _KNOWN or "forward" in module.__dict__:

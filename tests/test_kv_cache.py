@@ -251,8 +251,14 @@ def test_a_modified_model_is_generated_through_its_own_forward(name):
     assert not torch.allclose(cached_logits[-1], stock[-1])
 
 
-def test_decode_step_needs_eval_mode_and_a_gptlab_model():
+def test_decode_step_needs_eval_mode_a_gptlab_model_and_no_global_hooks():
     model = small_model("nano", n_layer=2).train()
     assert not DecodeStep.supports(model)
     assert DecodeStep.supports(model.eval())
     assert not DecodeStep.supports(torch.nn.Linear(3, 3))
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda module, args, out: None)
+    try:
+        assert not DecodeStep.supports(model)  # a hook on every module must see every call
+    finally:
+        handle.remove()
+    assert DecodeStep.supports(model)
