@@ -1,6 +1,6 @@
 """Generation speed: gptlab against HuggingFace transformers on the same GPT-2 small weights.
 
-    python bench/generate.py                 # the full benchmark (about 10 minutes on 2 cores)
+    python bench/generate.py                 # the full benchmark (about 15 minutes on 2 cores)
     python bench/generate.py --quick         # short shapes, a first look in a minute
     python bench/generate.py --uncached-samples 6   # estimate the slow uncached runs from 6 lengths
 
@@ -126,7 +126,7 @@ def _interpolate(xs, ys, x):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=5, help="timed runs per library with the cache (median)")
-    p.add_argument("--uncached-repeats", type=int, default=1, help="timed runs without the cache (slow)")
+    p.add_argument("--uncached-repeats", type=int, default=3, help="timed runs without the cache (slow; median)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="short shapes: 32+64 and 256+32, 3 runs, 1 uncached")
     p.add_argument("--shapes", default=",".join(f"{a}+{b}" for a, b in TARGET_SHAPES),
