@@ -54,13 +54,13 @@ class DecodeStep:
     def supports(model) -> bool:
         """True when ``model`` computes exactly what this step re-states: gptlab's own modules, unpatched,
         no forward hooks, eval mode (no dropout)."""
-        if type(model) is not GPT or model.training:
+        if type(model) is not GPT:
             return False
         registry = nn.modules.module  # hooks registered for every module (torch.nn.modules.module.register_...)
         if getattr(registry, "_global_forward_hooks", None) or getattr(registry, "_global_forward_pre_hooks", None):
             return False
         for module in model.modules():
-            if type(module) not in _KNOWN or "forward" in module.__dict__:
+            if type(module) not in _KNOWN or "forward" in module.__dict__ or module.training:
                 return False
             if module._forward_hooks or module._forward_pre_hooks:
                 return False
@@ -72,7 +72,9 @@ class DecodeStep:
         ``position_ids`` (B, 1) and ``attention_mask`` (B, past + 1: 1 real, 0 padding) are as in
         :meth:`gptlab.model.GPT.forward`; without them the token sits at position ``cache.seq_len``.
         """
-        B = tokens.shape[0]
+        B, T = self.model._check_input(tokens)
+        if T != 1:
+            raise ValueError(f"DecodeStep takes one new token per row, shape (B, 1); got {tuple(tokens.shape)}")
         past = cache.seq_len
         nh, hs = self.n_head, self.head_dim
         C = nh * hs

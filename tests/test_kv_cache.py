@@ -197,7 +197,7 @@ def test_decode_step_on_a_padded_batch_is_bit_for_bit_the_forward_pass():
     assert torch.equal(got, expected)
 
 
-def test_decode_step_explains_a_full_cache_or_the_wrong_batch():
+def test_decode_step_explains_bad_input():
     model = small_model("nano", n_layer=2)
     step = DecodeStep(model)
     with torch.inference_mode():
@@ -207,6 +207,10 @@ def test_decode_step_explains_a_full_cache_or_the_wrong_batch():
             step(torch.tensor([[4]]), cache)
         with pytest.raises(ValueError, match="holds 1 sequences but 2"):
             step(torch.tensor([[4], [5]]), KVCache.for_model(model, 1))
+        with pytest.raises(ValueError, match="one new token per row"):
+            step(torch.tensor([[4, 5]]), KVCache.for_model(model, 1))
+        with pytest.raises(ValueError, match="token ids must lie in"):
+            step(torch.tensor([[99]]), KVCache.for_model(model, 1))
 
 
 class Louder(Block):
@@ -255,6 +259,9 @@ def test_decode_step_needs_eval_mode_a_gptlab_model_and_no_global_hooks():
     model = small_model("nano", n_layer=2).train()
     assert not DecodeStep.supports(model)
     assert DecodeStep.supports(model.eval())
+    model.transformer.h[1].mlp.dropout.train()  # one dropout switched back on
+    assert not DecodeStep.supports(model)
+    model.eval()
     assert not DecodeStep.supports(torch.nn.Linear(3, 3))
     handle = torch.nn.modules.module.register_module_forward_hook(lambda module, args, out: None)
     try:
