@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import GPT, MLP, Block, CausalSelfAttention, Projection, attend
+from .model import GPT, MLP, Block, CausalSelfAttention, Projection, attend, project
 from .model import attention_mask as allowed_keys
 
 # The exact classes whose forward passes this module re-states; a subclass may compute something else.
@@ -78,9 +78,8 @@ class DecodeStep:
         past = cache.seq_len
         nh, hs = self.n_head, self.head_dim
         C = nh * hs
+        self.model._check_positions(past, 1, position_ids)
         if position_ids is None:
-            if past >= self.model.config.block_size:
-                raise ValueError(f"the cache already holds {past} positions, the model's whole context")
             position = self.wpe[past]  # (C,): every row's token sits at position `past`
         else:
             position = F.embedding(position_ids, self.wpe).view(B, C)  # (B, C)
@@ -94,16 +93,16 @@ class DecodeStep:
         for keys, values, layer in zip(cache.keys, cache.values, self.layers):  # keys: (B, nh, max_len, hs)
             explicit, ln_1, w_attn, b_attn, w_proj, b_proj, ln_2, w_fc, b_fc, w_out, b_out = layer
             h = _layer_norm(x, ln_1) if self.pre_ln else x
-            qkv = _project(h, w_attn, b_attn).view(B, 3, nh, 1, hs)  # q, k, v of every head: (B, 3, nh, 1, hs)
+            qkv = project(h, w_attn, b_attn).view(B, 3, nh, 1, hs)  # q, k, v of every head: (B, 3, nh, 1, hs)
             keys[:, :, past : past + 1] = qkv[:, 1]  # what cache.update does, without its checks each layer
             values[:, :, past : past + 1] = qkv[:, 2]
             y = attend(qkv[:, 0], keys[:, :, : past + 1], values[:, :, : past + 1], mask,
                        explicit=explicit, causal=causal)  # (B, nh, 1, hs)
-            x = x + _project(y.reshape(B, C), w_proj, b_proj)  # the heads side by side: (B, C)
+            x = x + project(y.reshape(B, C), w_proj, b_proj)  # the heads side by side: (B, C)
             if not self.pre_ln:
                 x = _layer_norm(x, ln_1)
             h = _layer_norm(x, ln_2) if self.pre_ln else x
-            x = x + _project(F.gelu(_project(h, w_fc, b_fc), approximate="tanh"), w_out, b_out)
+            x = x + project(F.gelu(project(h, w_fc, b_fc), approximate="tanh"), w_out, b_out)
             if not self.pre_ln:
                 x = _layer_norm(x, ln_2)
         cache.advance(1)
@@ -114,8 +113,3 @@ class DecodeStep:
 
 def _layer_norm(x, ln: nn.LayerNorm):
     return F.layer_norm(x, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
-
-
-def _project(x, weight, bias):
-    """What :class:`gptlab.model.Projection` computes, for a 2-D ``x``."""
-    return torch.addmm(bias, x, weight) if bias is not None else x @ weight

@@ -49,6 +49,11 @@ def attention_mask(
     return allowed
 
 
+def project(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``x @ weight + bias`` for a 2-D ``x`` (N, in) and ``weight`` stored (in, out), in one fused product."""
+    return torch.addmm(bias, x, weight) if bias is not None else x @ weight
+
+
 class Projection(nn.Module):
     """``y = x @ W + b`` with ``W`` stored (in_features, out_features).
 
@@ -65,9 +70,7 @@ class Projection(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape[:-1] + (self.out_features,)
-        x = x.reshape(-1, self.in_features)
-        y = torch.addmm(self.bias, x, self.weight) if self.bias is not None else x @ self.weight
-        return y.view(shape)
+        return project(x.reshape(-1, self.in_features), self.weight, self.bias).view(shape)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -222,15 +225,9 @@ class GPT(nn.Module):
         """
         B, T = self._check_input(idx)
         past = cache.seq_len if cache is not None else 0
+        self._check_positions(past, T, position_ids)
         if position_ids is None:
-            if past + T > self.config.block_size:
-                raise ValueError(
-                    f"sequence of {past + T} tokens is longer than the model's context "
-                    f"(block_size={self.config.block_size}); crop it to the last {self.config.block_size} tokens"
-                )
             position_ids = torch.arange(past, past + T, device=idx.device).unsqueeze(0)  # (1, T)
-        elif int(position_ids.max()) >= self.config.block_size or int(position_ids.min()) < 0:
-            raise ValueError(f"position ids must lie in [0, {self.config.block_size})")
 
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(position_ids))  # (B, T, C)
         for block in self.transformer.h:
@@ -295,6 +292,18 @@ class GPT(nn.Module):
         head_t = w.t().contiguous()  # (C, vocab)
         _KEPT_HEADS[self] = (head_t, probe, w @ probe)
         return head_t
+
+    def _check_positions(self, past: int, T: int, position_ids: torch.Tensor | None) -> None:
+        """T new tokens after ``past`` earlier ones, at ``position_ids`` or else at past .. past + T - 1:
+        raise a clear error unless every position is one of the model's ``block_size`` learned ones."""
+        if position_ids is None:
+            if past + T > self.config.block_size:
+                raise ValueError(
+                    f"sequence of {past + T} tokens is longer than the model's context "
+                    f"(block_size={self.config.block_size}); crop it to the last {self.config.block_size} tokens"
+                )
+        elif int(position_ids.max()) >= self.config.block_size or int(position_ids.min()) < 0:
+            raise ValueError(f"position ids must lie in [0, {self.config.block_size})")
 
     def _check_input(self, idx):
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int, torch.int32):
