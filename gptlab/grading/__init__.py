@@ -8,7 +8,11 @@ Hidden tests do not trust the student's kernel. Code a student ran earlier can r
 ``assert`` helper or torch function, so a graded cell also *records* the student's results on fixed inputs
 (:func:`record`); the grader compares them, in its own process, with the values the instructor's solution
 recorded in a clean kernel. A wrong answer cannot pass by patching the checks.
+
+A hidden test can also run the student's code with the course's own version of the exercise switched
+off (:func:`unavailable`), so an answer that only calls ``gptlab``'s reference earns nothing.
 """
 from .record import MIME_TYPE, record
+from .unavailable import ReferenceUnavailable, unavailable
 
-__all__ = ["MIME_TYPE", "record"]
+__all__ = ["MIME_TYPE", "ReferenceUnavailable", "record", "unavailable"]
