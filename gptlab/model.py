@@ -76,13 +76,14 @@ class Projection(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def attend(q, k, v, mask, *, explicit=False, causal=True, dropout_p=0.0, weights_out: list | None = None):
+def attend(q, k, v, mask, *, explicit=False, causal=False, dropout_p=0.0, weights_out: list | None = None):
     """softmax(q k^T / sqrt(hs)) v for queries (B, nh, T, hs) and keys/values (B, nh, L, hs) -> (B, nh, T, hs).
 
     ``mask`` comes from :func:`attention_mask` (``None``: every query sees every key). ``explicit`` spells the
     product, mask and softmax out (and ``weights_out``, a list, receives the weights); otherwise PyTorch's fused
-    ``scaled_dot_product_attention`` does the same in one kernel. ``causal`` says the mask is the plain
-    causal one (no padding), which the fused kernel can apply itself when queries and keys are the same positions.
+    ``scaled_dot_product_attention`` does the same in one kernel. ``causal=True`` promises that ``mask`` is
+    the plain causal one (no padding): the fused kernel then applies it itself when queries and keys are the
+    same positions. By default the mask given is the mask applied, on both paths.
     """
     if explicit or weights_out is not None:
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # (B, nh, T, L)

@@ -195,3 +195,18 @@ def test_paper_counts_are_gpt1_vocabulary_counts(name):
     config = GPTConfig.from_preset(name)
     assert round(paper_count(config) / 1e6) == GPT2_PAPER_MILLIONS[name]
     assert round(count_parameters(config)["total"] / 1e6) != GPT2_PAPER_MILLIONS[name]
+
+
+def test_attend_applies_the_mask_it_is_given_on_both_paths():
+    """A caller's own (non-causal) mask must not be swapped for the causal one by the fused path."""
+    from gptlab.model import attend
+
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 6, 4, generator=g) for _ in range(3))
+    mask = torch.rand(2, 1, 6, 6, generator=g) > 0.4
+    mask |= torch.eye(6, dtype=torch.bool)  # every query keeps at least one key
+    explicit, fused = attend(q, k, v, mask, explicit=True), attend(q, k, v, mask)
+    assert torch.allclose(explicit, fused, atol=1e-5)
+    causal = torch.ones(6, 6, dtype=torch.bool).tril()
+    assert not torch.allclose(fused, attend(q, k, v, causal), atol=1e-3)
+    assert torch.allclose(attend(q, k, v, causal, causal=True), attend(q, k, v, causal, explicit=True), atol=1e-5)
