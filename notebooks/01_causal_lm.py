@@ -111,8 +111,7 @@ line = "HAMLET:\nTo be, or not to be, that is the question:"
 display(plotting.show_tokens(chars.token_strings(chars.encode(line)), title=f"characters (V = {chars.vocab_size})"))
 display(plotting.show_tokens(bpe.token_strings(bpe.encode(line)), title=f"GPT-2 BPE (V = {bpe.vocab_size:,})"))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 test_chars = chars.encode(test_text)
 test_bpe = bpe.encode(test_text)
 assert chars.decode(test_chars) == test_text and bpe.decode(test_bpe) == test_text  # nothing lost either way
@@ -129,8 +128,7 @@ assert len(test_bpe) < len(test_chars) / 3
 # Feeding all-zero logits (every token equally likely) to the cross-entropy a GPT is trained with gives
 # exactly that:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 results = {}
 for name, tok, ids in (("characters", chars, test_chars), ("GPT-2 BPE", bpe, test_bpe)):
     targets = torch.tensor(ids[:20_000])
@@ -201,8 +199,7 @@ assert pair_counts[q].sum() == pair_counts[q, u] and after_q.argmax() == u and a
 # P(· | current), append it, repeat. The result has the look of the plays (speaker names in capitals, a colon,
 # short lines) but no sense: one character of context is not much.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rng = np.random.default_rng(0)
 out = chars.encode("\n")
 for _ in range(300):
@@ -216,8 +213,7 @@ print(chars.decode(out))
 # are the same tokens shifted left by one, so position t is asked to predict token t + 1 *from everything up to
 # t*. One window is therefore T separate next-token problems, with contexts of length 1, 2, …, T:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 T = 16
 window = torch.tensor(chars.encode(test_text[:T + 1]))
 x, y = window[:-1], window[1:]  # input and targets: (T,) each, y[t] == x[t + 1]
@@ -257,3 +253,10 @@ plotting.line_plot({"untrained GPT": per_position, "bigram": -np.log(bigram[x.nu
 # which character follows which already does much better on a play the model never saw. A GPT is trained the
 # same way, with far more context than one character, and every position of every window is a lesson.
 # Next: how a GPT lets each position look at the past but not the future (notebook 02).
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/01_causal_lm.ipynb`](../exercises/01_causal_lm.ipynb): the causal-LM loss, written and graded.
+# - [`exercises/03_embeddings.ipynb`](../exercises/03_embeddings.ipynb): token and position embeddings.

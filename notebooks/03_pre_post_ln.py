@@ -121,8 +121,7 @@ plotting.line_plot({f"{ln}-LN": g for ln, g in grad_norms.items()}, logy=True, m
                    title=f"Gradient norm per layer at initialisation ({DEPTH} layers)",
                    xlabel="layer", ylabel="‖∂loss/∂W‖ (attention + MLP matrices)")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ratio = np.array(grad_norms["pre"]) / np.array(grad_norms["post"])
 print(f"pre-LN gradients are {ratio.min():.0f}× to {ratio.max():.0f}× larger than post-LN's, layer by layer")
 spread = {ln: max(g) / min(g) for ln, g in grad_norms.items()}
@@ -267,3 +266,10 @@ print("ln_f matters for pre-LN only")
 # gradients more than ten times smaller, and at a learning rate Pre-LN handles easily a 12-layer
 # Post-LN model stalls at the letter-frequency loss. Pre-LN pays for its un-normalised stream with one final
 # LayerNorm before the output layer: GPT-2's `ln_f`.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/02_layernorm_mlp.ipynb`](../exercises/02_layernorm_mlp.ipynb): LayerNorm and the GELU MLP.
+# - [`exercises/05_block.ipynb`](../exercises/05_block.ipynb): a Pre-LN block with its residual connections.

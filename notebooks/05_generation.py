@@ -65,8 +65,7 @@ def distinct_n(texts, n=2):
 # choice *one step at a time*, but a small model soon lands in a loop: once a phrase is the most likely
 # continuation of itself, greedy decoding repeats it forever.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 greedy = continuation(generate(model, ids, 200))
 print(prompt + greedy)
 
@@ -127,8 +126,7 @@ fig.tight_layout()
 plt.show()
 assert entropies[0.5] < entropies[1.0] < entropies[2.0]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 probs = next_token_probs(logits)
 print("tokens kept by each setting (of", tok.vocab_size, "):")
 kept_k = {k: int(kept_mask(logits, top_k=k).sum()) for k in (1, 5, 20)}
@@ -161,8 +159,7 @@ assert kept_at(confident, top_p=0.9) < kept_at(open_ended, top_p=0.9)
 # %% [markdown]
 # Samples with a few settings (each seeded, so they can be reproduced):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for settings in (dict(temperature=1.0), dict(temperature=0.6), dict(temperature=1.0, top_k=10),
                  dict(temperature=1.0, top_p=0.9), dict(temperature=1.0, min_p=0.1)):
     text = continuation(generate(model, ids, 120, do_sample=True, seed=0, **settings))
@@ -175,8 +172,7 @@ for settings in (dict(temperature=1.0), dict(temperature=0.6), dict(temperature=
 # text: a positive logit is divided by the penalty, a negative one multiplied. With characters this is a blunt
 # tool (every letter soon "occurs"), but it does break greedy decoding's loops.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 penalised = continuation(generate(model, ids, 200, repetition_penalty=1.3))
 print(prompt + penalised)
 print(f"\nlongest repeat: greedy {len(longest_repeat(greedy))}, with penalty 1.3 {len(longest_repeat(penalised))}")
@@ -217,8 +213,7 @@ assert scores["beam search, 4 beams"] >= scores["greedy"] > scores["sampling, te
 # and the line below gives the size of the kept set, the top probability and the entropy of what is sampled from.
 # Each change also samples a continuation with exactly those settings. (top-k 0 and top-p 1.0 mean "off".)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 explorer = GenerationExplorer(model, tok, "JULIET:\nO Romeo, Romeo, wherefore art thou", bars=20, max_new_tokens=60)
 explorer
 
@@ -227,8 +222,7 @@ explorer
 # drew in `explorer.state`. Lowering top-p shrinks the kept set; lowering the temperature sharpens the
 # distribution (higher top probability, lower entropy).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 explorer.set(temperature=1.0, top_k=0, top_p=1.0)
 kept_by_p = {}
 for p in (1.0, 0.75, 0.5, 0.25, 0.05):
@@ -288,3 +282,9 @@ assert likelihood == sorted(likelihood, reverse=True)
 # - Greedy decoding (and beam search, even more) finds likely text, and likely text from a small model loops.
 # - Sampling trades likelihood for diversity; temperature, top-k, top-p and min-p choose where on that curve to be.
 # - top-p and min-p adapt to the model's confidence; top-k does not.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/08_generation.ipynb`](../exercises/08_generation.ipynb): the decoding loop and the samplers.

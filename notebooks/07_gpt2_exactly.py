@@ -47,8 +47,7 @@ from gptlab.tokenizers import BPETokenizer
 # depth (layers) and width (`n_embd`), and each head is 64 wide. We count parameters from the configurations,
 # component by component (`count_parameters`), and compare with what the paper reports.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{'model':<12}{'layers':>7}{'width':>7}{'heads':>6}{'paper':>8}{'real count':>15}{'non-embedding':>15}"
       f"{'GPT-1 vocab':>15}")
 for name in GPT2_PRESETS:
@@ -189,8 +188,7 @@ print("saved by gptlab, loaded by transformers: same logits")
 # `model.safetensors`) to the machine and set `GPT2_PATH` to it before starting Jupyter. The next cell uses a
 # local copy when there is one (the path in `GPT2_PATH`, or the HuggingFace cache), and otherwise says so.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def local_gpt2():
     """A local folder with the real GPT-2 small weights, or None. Never touches the network."""
     candidates = [Path(os.environ["GPT2_PATH"])] if os.environ.get("GPT2_PATH") else []
@@ -236,8 +234,7 @@ else:
 # last column is what nanoGPT has to do to each tensor when it loads GPT-2 (its `nn.Linear` layers store the
 # transpose of the four projection weights).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 hf_state = {k: v for k, v in theirs.state_dict().items() if not k.endswith((".attn.bias", ".attn.masked_bias"))}
 our_state = ours.state_dict()
 print(f"{'parameter (block 0 shown for every block)':<34}{'gptlab shape':>16}{'HF shape':>16}   nanoGPT")
@@ -270,3 +267,10 @@ assert ours.lm_head.weight.data_ptr() == ours.transformer.wte.weight.data_ptr() 
 # - The paper's 117M/345M/762M/1542M are GPT-1-vocabulary counts; the released models have 124M/355M/774M/1558M.
 # - Names and layouts are shared, so a checkpoint moves between the three with at most a transpose.
 # - Logits within 1e-4 of `transformers` and identical greedy text: our GPT is GPT-2.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/06_gpt.ipynb`](../exercises/06_gpt.ipynb): the whole GPT.
+# - [`exercises/07_load_gpt2.ipynb`](../exercises/07_load_gpt2.ipynb): loading GPT-2's weights into it, Conv1D transposes included.

@@ -80,8 +80,7 @@ print(before[:300])
 # follows a cosine, gradient clipping, and every `eval_interval` steps the loss on fixed held-out batches.
 # `LiveLossPlot` is a callback that redraws the curve while training runs.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_config = TrainConfig(max_iters=200, batch_size=32, block_size=64, lr=3e-3, warmup_iters=30,
                            eval_interval=50, eval_iters=10, log_interval=10, seed=1337)
 live = LiveLossPlot("Shakespeare, characters", every=5)
@@ -140,8 +139,7 @@ print(f"{n_docs} documents, each followed by <|endoftext|>; {chars_per_token:.2f
 assert n_docs == 38
 assert chars_per_token > 3
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
 bpe_model = GPT(GPTConfig(vocab_size=50257, block_size=64, n_layer=2, n_head=2, n_embd=64, dropout=0.0))
 bpe_trainer = Trainer(bpe_model, bpe.train, bpe.val,
@@ -172,3 +170,9 @@ assert counts["token_embedding"] / counts["total"] > 0.9
 # - Perplexity = e^loss; it starts at V and falls to a handful of characters.
 # - BPE packs documents with `<|endoftext|>`; it sees more text per context but spends most of a small model on
 #   its embedding.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/10_training.ipynb`](../exercises/10_training.ipynb): the training loop.
