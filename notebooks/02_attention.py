@@ -80,7 +80,7 @@ for d in (16, 64, 256, 1024):
 head = lambda t: t.view(1, T, n_head, hs).transpose(1, 2)  # (1, T, C) -> (1, nh, T, hs)
 Q, K, Vv = head(q), head(k), head(v)
 scores = Q @ K.transpose(-2, -1) / math.sqrt(hs)  # (1, nh, T, T)
-plotting.attention_heatmap(scores[0, 0], tokens, title="Scores QKᵀ/√d of head 0 (no mask yet)", cmap="RdBu_r",
+plotting.attention_heatmap(scores[0, 0], tokens, title="Scores QKᵀ/√d of head 0 (no mask yet)", cmap="RdBu_r", colorbar_label="score",
                            annotate=False)
 
 # %% [markdown]
@@ -101,7 +101,7 @@ assert torch.equal(allowed, torch.ones(T, T, dtype=torch.bool).tril())  # lower 
 
 # %%
 masked = scores.masked_fill(~allowed, float("-inf"))  # (1, nh, T, T)
-plotting.attention_heatmap(masked[0, 0, :8, :8], tokens[:8], title="Masked scores of head 0 (first 8 tokens)",
+plotting.attention_heatmap(masked[0, 0, :8, :8], tokens[:8], title="Masked scores of head 0 (first 8 tokens)", colorbar_label="score",
                            cmap="RdBu_r")
 
 # %% [markdown]

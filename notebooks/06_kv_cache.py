@@ -282,7 +282,9 @@ assert torch.equal(results[True], results[False])
 assert t_plain > 1.2 * t_cached
 
 # %% [markdown]
-# ## 6. After the cache: the machinery around the arithmetic
+# ## Appendix: after the cache, the machinery around the arithmetic
+#
+# *This appendix is about the package's engineering, not about GPT; skip it freely.*
 #
 # A cached step is a few matrix-vector products per layer. Around them, `model(token, cache=cache)` also makes
 # about a dozen `nn.Module` calls per layer and many small tensor operations (views, transposes, dropout that
@@ -330,7 +332,9 @@ assert t_lean < t_model
 #
 # **Takeaways**
 # - Keys and values of earlier positions never change, so they can be stored instead of recomputed.
-# - With a cache each step processes one token: linear instead of quadratic total work, identical results.
+# - With a cache each step runs the projections and the MLP on one new token instead of the whole prefix: their
+#   total work over n tokens grows linearly instead of quadratically. Attention still compares each new query
+#   with every cached key, so its total work stays quadratic in n (uncached, it was cubic). Results identical.
 # - The price is memory: 2 × layers × width numbers per token, 600 MiB for GPT-2 XL at full context.
 # - Once the cache has removed the recomputation, the Python around each small step is worth removing too.
 

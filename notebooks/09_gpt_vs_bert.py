@@ -98,7 +98,8 @@ bert_demo = make_bidirectional(GPT(cfg)).eval()
 bert_demo.load_state_dict(gpt_demo.state_dict())  # the very same weights
 idx = torch.tensor([bpe.encode(sentence)])
 changed = idx.clone()
-changed[0, -1] = bpe.encode(" hot")[0]  # "... it was warm" -> "... it was hot"
+changed[0, -1] = bpe.encode("!")[0]  # the last token, the full stop, becomes "!"
+assert bpe.decode(changed[0].tolist()) == "The cat sat on the mat because it was warm!"
 with torch.no_grad():
     moved_gpt = (gpt_demo(idx) - gpt_demo(changed)).abs().amax(-1)[0] > 1e-6  # (T,) did position t change?
     moved_bert = (bert_demo(idx) - bert_demo(changed)).abs().amax(-1)[0] > 1e-6
