@@ -18,7 +18,9 @@ from the file alone, that every figure in the course has a title.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -27,6 +29,10 @@ FIGURE_MIME = "application/vnd.gptlab.figure+json"
 PAIRED_FORMATS = "ipynb,py:percent"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 DEFAULT_TIMEOUT = 600  # seconds per cell
+# nbval's comment markers (``# NBVAL_CHECK_OUTPUT`` ...): test tooling a student would read in the cell. The
+# course uses nbval's cell-metadata tags instead (``nbval-check-output``, ``nbval-ignore-output``), which a
+# reader never sees and jupytext writes on the ``# %%`` line of the paired .py.
+MARKER = re.compile(r"NBVAL_[A-Z_]+|PYTEST_VALIDATE_[A-Z_]+")
 
 
 class NotebookError(RuntimeError):
@@ -119,6 +125,16 @@ def normalise_metadata(nb) -> None:
         nb.metadata["jupytext"].pop(key, None)
 
 
+def code_fingerprint(nb) -> str:
+    """A hash of every code cell's source, in order: recorded when a notebook is executed, so that ``check`` can
+    tell stored outputs from code that was edited after the run (in JupyterLab, say, without re-running)."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            digest.update(_source(cell).rstrip().encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def write_pair(nb, path: str | os.PathLike) -> tuple[Path, Path]:
     """Write the notebook and its ``py:percent`` twin."""
     import jupytext
@@ -166,6 +182,7 @@ def execute(path: str | os.PathLike, timeout: int = DEFAULT_TIMEOUT, write: bool
         client.execute(env=env, cwd=str(folder))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
         raise NotebookError(f"{source} failed; nothing was written.\n{e}") from None
+    nb.metadata.setdefault("gptlab", {})["executed_code"] = code_fingerprint(nb)
     if write:
         write_pair(nb, path)
     return nb
@@ -179,10 +196,26 @@ def _source(cell) -> str:
     return cell.source if isinstance(cell.source, str) else "".join(cell.source)
 
 
+def marker_comments(path: str | os.PathLike) -> list[str]:
+    """Cells of a notebook whose text holds an nbval comment marker, as sentences (empty: none does). A student
+    reads every cell; what tells the test runner how to compare a cell belongs in its metadata tags."""
+    import nbformat
+
+    nb = nbformat.read(paired_paths(path)[0], as_version=4)
+    name = Path(path).name
+    return [
+        f"{name} cell {i}: {m.group(0)} in the cell's text; tag the cell "
+        f"{'nbval-' + m.group(0)[6:].lower().replace('_', '-') if m.group(0).startswith('NBVAL_') else 'nbval-...'} "
+        "in its metadata instead (`# %% tags=[...]` in the .py)"
+        for i, cell in enumerate(nb.cells)
+        if (m := MARKER.search(_source(cell)))
+    ]
+
+
 def check(path: str | os.PathLike) -> list[str]:
     """Everything wrong with a committed notebook, as sentences (an empty list means it is fine):
-    paired with an up-to-date ``.py``; every code cell executed once, in order; no error outputs;
-    every figure titled."""
+    paired with an up-to-date ``.py``; every code cell executed once, in order, from the code it holds now;
+    no error outputs; every figure titled; no nbval marker comment in a cell's text."""
     import jupytext
     import nbformat
 
@@ -217,6 +250,16 @@ def check(path: str | os.PathLike) -> list[str]:
                     f"{name}: differs from {py.name} from cell {first} on; "
                     f"re-run `python -m gptlab.notebooks execute {py}`"
                 )
+
+    # Outputs from the code as it stands: the fingerprint recorded by `execute` must match the cells now
+    recorded = nb.metadata.get("gptlab", {}).get("executed_code")
+    if recorded != code_fingerprint(nb):
+        problems.append(
+            f"{name}: stored outputs are stale (" + ("not run by `python -m gptlab.notebooks execute`" if recorded is None
+                                                   else "code cells edited since the last run")
+            + f"); re-run `python -m gptlab.notebooks execute {py}`"
+        )
+    problems += marker_comments(ipynb)
 
     # Executed in order, no errors, figures titled
     expected = 1

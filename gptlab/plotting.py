@@ -67,6 +67,7 @@ def attention_heatmap(
     annotate: bool | None = None,
     cmap: str = "Blues",
     colorbar: bool = True,
+    colorbar_label: str = "attention weight",
 ):
     """A (T, T) matrix of attention weights (rows: the query position, columns: the key it looks at), with
     the sentence's tokens on both axes. Entries that are -inf or NaN (masked scores) are drawn grey.
@@ -88,7 +89,7 @@ def attention_heatmap(
                 dark = np.isfinite(w[i, j]) and w[i, j] > 0.6 * top
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     if colorbar:
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="weight")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=colorbar_label)
     return _finish(fig, ax, own)
 
 

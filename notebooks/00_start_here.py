@@ -36,17 +36,16 @@
 # Everything runs on a laptop CPU; no GPU and no internet connection are needed once the environment is
 # installed. Each notebook takes well under a minute to run top to bottom (*Run → Run All Cells*).
 #
-# If you change a notebook and want to store it with fresh outputs, `make notebooks` re-runs all of them
-# (or `python -m gptlab.notebooks execute notebooks/01_causal_lm.ipynb` for one).
+# Each notebook ends with the exercises that go with it, in `exercises/`: there you write the piece yourself
+# and `gptlab grade` checks it. How the notebooks themselves are stored and tested is described in
+# `notebooks/README.md`.
 
 # %% [markdown]
 # ## Your environment
 #
-# The first cell of every session: is the package importable, which PyTorch, and on what hardware. (Its
-# output differs from machine to machine, so the tests do not compare it.)
+# The first cell of every session: is the package importable, which PyTorch, and on what hardware.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 import platform
 
 import torch
@@ -63,8 +62,7 @@ print(f"device: {device} · CPU threads torch uses: {torch.get_num_threads()}")
 # `GPTConfig.from_preset("gpt2")` is the smallest GPT-2 exactly as OpenAI released it. Building it (with
 # random weights) and counting its parameters takes a second:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from gptlab import GPT, GPTConfig
 from gptlab.params import count_parameters, format_counts
 
@@ -90,21 +88,22 @@ assert logits.shape == (2, 8, config.vocab_size)
 # %% [markdown]
 # ## The map of the course
 #
-# | notebook | you will be able to ... |
-# |---|---|
-# | [01 Causal language modelling](01_causal_lm.ipynb) | write the objective L = −Σ log P(x_t \| x_<t) and say why it is the chain rule; tokenise text into characters and into GPT-2 BPE tokens; explain why a uniform guess costs ln V nats and beat it with a counted bigram model; see that one sequence gives T training signals |
-# | [02 Causal self-attention](02_attention.ipynb) | compute QKᵀ/√d, mask the future with −∞, take the softmax row by row; read the ✓/× table; split attention into heads; prove a model cannot see the future; read attention maps of a trained model |
-# | [03 Pre-LN vs Post-LN](03_pre_post_ln.ipynb) | place LayerNorm before or after a sublayer; measure gradient norms per layer; explain why deep Post-LN needs warm-up and Pre-LN does not, and why GPT-2 ends with a final LayerNorm |
-# | [04 Weight tying](04_weight_tying.ipynb) | count how much of GPT-2 is its embedding; tie the output layer to the input embedding and say what that means for the next-token distribution |
-# | [05 Generation](05_generation.ipynb) | generate greedily and by sampling; use temperature, top-k, top-p, min-p, repetition penalty and beam search, with sliders |
-# | [06 The KV cache](06_kv_cache.ipynb) | explain what a KV cache saves, build one, prove it changes nothing, and measure its memory and speed |
-# | [07 GPT-2, exactly](07_gpt2_exactly.ipynb) | state GPT-2's four sizes and where their parameters are; load a HuggingFace checkpoint and match its logits |
-# | [08 Training](08_training.ipynb) | train a small GPT on Shakespeare, watch the loss, sample before and after, compute perplexity |
-# | [09 GPT vs BERT](09_gpt_vs_bert.ipynb) | contrast causal and bidirectional attention, and causal-LM and masked-LM training signals |
+# | notebook | you will be able to ... | exercises |
+# |---|---|---|
+# | [01 Causal language modelling](01_causal_lm.ipynb) | write the objective L = −Σ log P(x_t \| x_<t) and say why it is the chain rule; tokenise text into characters and into GPT-2's byte-level BPE tokens; explain why a uniform guess costs ln V nats and beat it with a counted bigram model; say why a model needs positions; see that one sequence gives T training signals | [01 causal LM](../exercises/01_causal_lm.ipynb), [03 embeddings](../exercises/03_embeddings.ipynb) |
+# | [02 Causal self-attention](02_attention.ipynb) | compute QKᵀ/√d, mask the future with −∞, take the softmax row by row; read the ✓/× table; split attention into heads; prove a model cannot see the future; read attention maps of a trained model | [04 attention](../exercises/04_attention.ipynb) |
+# | [03 Pre-LN vs Post-LN](03_pre_post_ln.ipynb) | define LayerNorm; draw a GPT-2 block (residual stream, attention, MLP with GELU, dropout); measure gradient norms per layer for both placements and two initialisations; show a deep Post-LN model failing at a high learning rate without warm-up and rescued by warm-up, while Pre-LN needs none; say why GPT-2 ends with a final LayerNorm | [02 LayerNorm and MLP](../exercises/02_layernorm_mlp.ipynb), [05 block](../exercises/05_block.ipynb) |
+# | [04 Weight tying](04_weight_tying.ipynb) | count how much of GPT-2 is its embedding; tie the output layer to the input embedding and say what that means for the next-token distribution | [06 GPT](../exercises/06_gpt.ipynb) |
+# | [05 Generation](05_generation.ipynb) | write the decoding loop; generate greedily and by sampling; use temperature, top-k, top-p, min-p, repetition penalty and beam search, with sliders; say what happens when the context is full | [08 generation](../exercises/08_generation.ipynb) |
+# | [06 The KV cache](06_kv_cache.ipynb) | explain what a KV cache saves (and what stays quadratic), build one, prove it changes nothing, and measure its memory and speed | [09 KV cache](../exercises/09_kv_cache.ipynb) |
+# | [07 GPT-2, exactly](07_gpt2_exactly.ipynb) | state GPT-2's four sizes and where their parameters are; load a HuggingFace checkpoint and match its logits; read HuggingFace's GPT-2 code beside ours and nanoGPT's; state the paper's zero-shot results | [06 GPT](../exercises/06_gpt.ipynb), [07 load GPT-2](../exercises/07_load_gpt2.ipynb) |
+# | [08 Training](08_training.ipynb) | write the training loop (AdamW groups, warm-up and cosine, clipping, accumulation); train a small GPT on Shakespeare; compare runs in bits per character; estimate compute as 6·N·D against GPT-2's | [10 training](../exercises/10_training.ipynb) |
+# | [09 GPT vs BERT](09_gpt_vs_bert.ipynb) | contrast causal and bidirectional attention, and causal-LM and masked-LM training signals | [11 GPT vs BERT](../exercises/11_gpt_vs_bert.ipynb) |
 #
-# The map is checked too: every notebook in this folder appears in it.
+# The map is checked too: every notebook in this folder appears in it, and each one ends by pointing to
+# the exercises listed here.
 
-# %%
+# %% tags=["nbval-check-output"]
 import re
 from pathlib import Path
 
@@ -121,6 +120,12 @@ MAP = {
     "08_training": "Training",
     "09_gpt_vs_bert": "GPT vs BERT",
 }
+EXERCISES = {
+    "01_causal_lm": ["01_causal_lm", "03_embeddings"], "02_attention": ["04_attention"],
+    "03_pre_post_ln": ["02_layernorm_mlp", "05_block"], "04_weight_tying": ["06_gpt"],
+    "05_generation": ["08_generation"], "06_kv_cache": ["09_kv_cache"], "07_gpt2_exactly": ["06_gpt", "07_load_gpt2"],
+    "08_training": ["10_training"], "09_gpt_vs_bert": ["11_gpt_vs_bert"],
+}
 present = sorted(p.stem for p in Path(".").glob("[0-9][0-9]_*.ipynb") if p.stem != "00_start_here")
 unmapped = [name for name in present if name not in MAP]
 assert not unmapped, f"notebooks missing from the map: {unmapped}"
@@ -129,14 +134,8 @@ for name in ("01_causal_lm", "02_attention", "03_pre_post_ln", "04_weight_tying"
 for name in present:
     first = nbformat.read(f"{name}.ipynb", as_version=4).cells[0].source
     title = re.match(r"#\s*(.+)", first).group(1)
-    if name <= "04":  # this folder's first half is checked word for word
-        assert MAP[name].lower() in title.lower(), f"{name}: its title is {title!r}"
-    print(f"{name:16s} {title}")
-
-# %% [markdown]
-# ## How the notebooks are tested
-#
-# `make test` runs each notebook with [nbval](https://nbval.readthedocs.io): every cell must run without an
-# error, every `assert` must hold, and cells whose first line is `# NBVAL_CHECK_OUTPUT` (seeded, so their
-# output is always the same) must print exactly what is stored in the notebook. Cells whose output depends
-# on the machine, such as the environment cell above, start with `# NBVAL_IGNORE_OUTPUT`.
+    assert MAP[name].lower() in title.lower(), f"{name}: its title is {title!r}"
+    last = nbformat.read(f"{name}.ipynb", as_version=4).cells[-1].source
+    for exercise in EXERCISES[name]:
+        assert f"../exercises/{exercise}.ipynb" in last, f"{name} does not end by pointing to exercise {exercise}"
+    print(f"{name:16s} {title}  ->  exercises {', '.join(EXERCISES[name])}")

@@ -98,8 +98,9 @@ assert test_text[:500] not in train_text  # Hamlet is not among the comedies
 #
 # * **characters**: the vocabulary is the set of characters in the text; small V, long sequences;
 # * **GPT-2's byte-pair encoding (BPE)**: 50,257 tokens learned by repeatedly merging the most frequent pair
-#   of symbols, so common words are one token and rare words split into pieces (GPT-2 reads it through
-#   `tiktoken`). Large V, sequences about four times shorter.
+#   of symbols, so common words are one token and rare words split into pieces. GPT-2 (2019) shipped its own
+#   encoder; OpenAI's later `tiktoken` library reproduces it token for token and is what `gptlab` calls.
+#   Large V, sequences a little over three times shorter on this text (measured below).
 #
 # The coloured chips show where each tokenizer cuts the same line (␣ marks a space: BPE tokens usually
 # *start* with one).
@@ -111,8 +112,7 @@ line = "HAMLET:\nTo be, or not to be, that is the question:"
 display(plotting.show_tokens(chars.token_strings(chars.encode(line)), title=f"characters (V = {chars.vocab_size})"))
 display(plotting.show_tokens(bpe.token_strings(bpe.encode(line)), title=f"GPT-2 BPE (V = {bpe.vocab_size:,})"))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 test_chars = chars.encode(test_text)
 test_bpe = bpe.encode(test_text)
 assert chars.decode(test_chars) == test_text and bpe.decode(test_bpe) == test_text  # nothing lost either way
@@ -122,6 +122,31 @@ print(f"Hamlet as GPT-2 BPE:  {len(test_bpe):,} tokens (V = {bpe.vocab_size:,}),
 assert len(test_bpe) < len(test_chars) / 3
 
 # %% [markdown]
+# **Byte-level BPE, in two stages.** GPT-2's tokenizer works on the text's UTF-8 *bytes*, not its characters: its
+# first 256 tokens are the 256 possible bytes, so any text at all can be encoded, with no "unknown" token. Before
+# merging, a regular expression cuts the text into pieces — a word with the space before it, a run of digits,
+# a run of punctuation, whitespace, and English contractions such as `'s` — and merges never cross a piece's
+# boundary, so a token never spans, say, a word and the comma after it. Here is GPT-2's pattern (as `tiktoken`
+# defines it) on a line of the play, then the BPE tokens of each piece:
+
+# %%
+import regex  # the `regex` module: unlike `re`, it knows Unicode classes such as \p{L} (any letter)
+from tiktoken_ext.openai_public import r50k_pat_str as GPT2_PATTERN
+
+print(GPT2_PATTERN)
+sample = "HAMLET:\nWhat's the news? I'll speak to it — 1603's quarto."
+pieces = regex.findall(GPT2_PATTERN, sample)
+print(pieces)
+assert "".join(pieces) == sample  # the pieces tile the text
+for piece in pieces[:8]:
+    print(f"{piece!r:>12} -> {bpe.token_strings(bpe.encode(piece))}")
+# BPE inside each piece is the whole tokenizer: encoding piece by piece gives the same tokens
+assert sum((bpe.encode(piece) for piece in pieces), []) == bpe.encode(sample)
+dash = bpe.encode("—")
+print(f"'—' is {len('—'.encode())} UTF-8 bytes and {len(dash)} token(s): {dash}")
+assert len("—".encode()) == 3
+
+# %% [markdown]
 # ## 3. The baseline: a uniform guess costs ln V
 #
 # A model that knows nothing gives every token the same probability 1/V. Every position then costs
@@ -129,8 +154,7 @@ assert len(test_bpe) < len(test_chars) / 3
 # Feeding all-zero logits (every token equally likely) to the cross-entropy a GPT is trained with gives
 # exactly that:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 results = {}
 for name, tok, ids in (("characters", chars, test_chars), ("GPT-2 BPE", bpe, test_bpe)):
     targets = torch.tensor(ids[:20_000])
@@ -201,8 +225,7 @@ assert pair_counts[q].sum() == pair_counts[q, u] and after_q.argmax() == u and a
 # P(· | current), append it, repeat. The result has the look of the plays (speaker names in capitals, a colon,
 # short lines) but no sense: one character of context is not much.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rng = np.random.default_rng(0)
 out = chars.encode("\n")
 for _ in range(300):
@@ -216,8 +239,7 @@ print(chars.decode(out))
 # are the same tokens shifted left by one, so position t is asked to predict token t + 1 *from everything up to
 # t*. One window is therefore T separate next-token problems, with contexts of length 1, 2, …, T:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 T = 16
 window = torch.tensor(chars.encode(test_text[:T + 1]))
 x, y = window[:-1], window[1:]  # input and targets: (T,) each, y[t] == x[t + 1]
@@ -257,3 +279,33 @@ plotting.line_plot({"untrained GPT": per_position, "bigram": -np.log(bigram[x.nu
 # which character follows which already does much better on a play the model never saw. A GPT is trained the
 # same way, with far more context than one character, and every position of every window is a lesson.
 # Next: how a GPT lets each position look at the past but not the future (notebook 02).
+
+# %% [markdown]
+# ## 5. Why a model needs positions
+#
+# Attention (notebook 02) mixes the vectors of earlier tokens with weights that depend only on *what* those
+# tokens are, not on *where* they are: shuffle the earlier tokens and, without position information, the last
+# token sees exactly the same set and predicts exactly the same thing. "dog bites man" and "man bites dog" would
+# be one text. GPT-2 therefore adds a learned **position embedding** (`wpe`, one vector per position 0 … 1023) to
+# each token's embedding before the first block. Checked on a small random model, with and without its
+# position embedding:
+
+# %%
+torch.manual_seed(0)
+probe = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32, dropout=0.0)).eval()
+seq = torch.randint(0, 65, (1, 12))
+shuffled = torch.cat([seq[:, :-1][:, torch.randperm(11)], seq[:, -1:]], dim=1)  # earlier tokens reordered
+with torch.no_grad():
+    with_positions = (probe(seq)[0, -1] - probe(shuffled)[0, -1]).abs().max().item()
+    probe.transformer.wpe.weight.zero_()  # no position information at all
+    without_positions = (probe(seq)[0, -1] - probe(shuffled)[0, -1]).abs().max().item()
+print(f"change in the last position's logits after shuffling the earlier tokens: with positions "
+      f"{with_positions:.3f}, without {without_positions:.1e}")
+assert with_positions > 1e-3 and without_positions < 1e-5
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/01_causal_lm.ipynb`](../exercises/01_causal_lm.ipynb): the causal-LM loss, written and graded.
+# - [`exercises/03_embeddings.ipynb`](../exercises/03_embeddings.ipynb): token and position embeddings.

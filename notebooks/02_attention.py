@@ -65,8 +65,7 @@ print(f"x {tuple(x.shape)} -> q, k, v {tuple(q.shape)} each; {n_head} heads of {
 # d such products, so its variance is d: scores grow with the head size, and a softmax of large scores is
 # nearly one-hot, with almost no gradient. Dividing by √d brings the spread back to 1 whatever d is:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 gen = torch.Generator().manual_seed(0)
 for d in (16, 64, 256, 1024):
     a, b = torch.randn(20_000, d, generator=gen), torch.randn(20_000, d, generator=gen)
@@ -81,7 +80,7 @@ for d in (16, 64, 256, 1024):
 head = lambda t: t.view(1, T, n_head, hs).transpose(1, 2)  # (1, T, C) -> (1, nh, T, hs)
 Q, K, Vv = head(q), head(k), head(v)
 scores = Q @ K.transpose(-2, -1) / math.sqrt(hs)  # (1, nh, T, T)
-plotting.attention_heatmap(scores[0, 0], tokens, title="Scores QKᵀ/√d of head 0 (no mask yet)", cmap="RdBu_r",
+plotting.attention_heatmap(scores[0, 0], tokens, title="Scores QKᵀ/√d of head 0 (no mask yet)", cmap="RdBu_r", colorbar_label="score",
                            annotate=False)
 
 # %% [markdown]
@@ -102,7 +101,7 @@ assert torch.equal(allowed, torch.ones(T, T, dtype=torch.bool).tril())  # lower 
 
 # %%
 masked = scores.masked_fill(~allowed, float("-inf"))  # (1, nh, T, T)
-plotting.attention_heatmap(masked[0, 0, :8, :8], tokens[:8], title="Masked scores of head 0 (first 8 tokens)",
+plotting.attention_heatmap(masked[0, 0, :8, :8], tokens[:8], title="Masked scores of head 0 (first 8 tokens)", colorbar_label="score",
                            cmap="RdBu_r")
 
 # %% [markdown]
@@ -115,8 +114,7 @@ plotting.attention_heatmap(masked[0, 0, :8, :8], tokens[:8], title="Masked score
 weights = masked.softmax(dim=-1)  # (1, nh, T, T)
 plotting.attention_heatmap(weights[0, 0], tokens, title="Attention weights of head 0: softmax of each row")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rows = weights[0, 0]
 print("each row sums to 1:", torch.allclose(rows.sum(-1), torch.ones(T)))
 print("the future gets weight exactly 0:", bool((rows.triu(1) == 0).all()))
@@ -268,3 +266,9 @@ assert previous[layer, h] > 0.5 and previous[layer, h] > 3 * even  # most of its
 # version equals PyTorch's fused kernel and the model's own layer, the leak test proves that no output depends on
 # a later token, and a trained model's heads show what the mechanism is used for, such as looking one character
 # back. Next: where the LayerNorms go, and why it matters for deep models (notebook 03).
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/04_attention.ipynb`](../exercises/04_attention.ipynb): causal self-attention with its mask and heads.

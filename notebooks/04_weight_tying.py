@@ -43,8 +43,7 @@ torch.set_num_threads(1)  # tiny models: one thread is faster than two competing
 # 50,257 × 768 ≈ 38.6 million numbers. The parameter counts, computed from the configuration by
 # `gptlab.params`:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 small = GPTConfig.from_preset("gpt2")
 tied, untied = count_parameters(small), count_parameters(small.replace(tie_weights=False))
 print("GPT-2 small, tied (as released):")
@@ -59,8 +58,7 @@ assert untied["total"] - tied["total"] == small.vocab_size * small.n_embd == tie
 # the two vocabulary matrices. The share falls as the models grow, because the blocks grow with C² (times the
 # number of layers) while the embedding grows only with C:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 share = {}
 for name in GPT2_PRESETS:
     config = GPTConfig.from_preset(name)
@@ -190,12 +188,19 @@ assert repeats_after < 0.1
 # %% [markdown]
 # Untied, the model has one more 62 × 64 matrix and ends within a few hundredths of a nat of the tied one: at
 # this size the two behave alike. Where tying pays is the parameter count: for GPT-2 small it is the
-# difference between 124 M and 163 M parameters (section 1), a quarter of the model's memory, and Press & Wolf
-# (2017, "Using the Output Embedding to Improve Language Models") found tied language models also reached
-# lower perplexity with large vocabularies.
+# difference between 124 M and 163 M parameters (section 1), a quarter of the model's memory. Press & Wolf
+# (2017, "Using the Output Embedding to Improve Language Models") found that tying lowered perplexity across the
+# language models they tested, and that it cut translation models to less than half their size without harming
+# their quality.
 #
 # **Summary.** The token embedding is a large part of a GPT: 31 % of GPT-2 small, and 47 % if the output layer
 # had its own copy. Tying makes the output layer *be* the embedding, so a token is scored by how well the final
 # hidden state matches that token's own input vector; an untrained tied model therefore predicts a repeat of the
 # current token, which a few training steps unlearn. On a small model tying loses nothing measurable while saving
 # V × C parameters.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/06_gpt.ipynb`](../exercises/06_gpt.ipynb): the whole GPT, its LM head tied to the token embedding.

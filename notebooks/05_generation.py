@@ -65,8 +65,7 @@ def distinct_n(texts, n=2):
 # choice *one step at a time*, but a small model soon lands in a loop: once a phrase is the most likely
 # continuation of itself, greedy decoding repeats it forever.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 greedy = continuation(generate(model, ids, 200))
 print(prompt + greedy)
 
@@ -98,6 +97,33 @@ assert len(repeat_greedy) > 2 * repeat_sampled
 assert distinct_n([greedy]) < distinct_n(sampled)
 
 # %% [markdown]
+# ### The decoding loop, written out
+#
+# `generate` is a loop: run the model on the tokens so far, take the logits at the *last* position, turn them
+# into one next token (here greedily: the largest), append it, repeat. When the sequence is longer than the
+# model's context (`block_size` = 64 characters here), it can only see a window: this loop, like `generate`,
+# **slides** the window, feeding the last 64 tokens at every step. (The other choice, **cropping** — stopping,
+# or dropping the prompt's start once — is what you do when the text must stay whole; sliding keeps writing, but
+# each step forgets the oldest token.) Written out, it gives exactly `generate`'s tokens, far past the context:
+
+# %%
+def greedy_loop(model, ids, max_new_tokens):
+    context = model.config.block_size
+    for _ in range(max_new_tokens):
+        window = ids[:, -context:]  # (1, <= block_size): slide when the sequence outgrew the context
+        with torch.no_grad():
+            logits = model(window)[:, -1, :]  # (1, V): the scores for the next token only
+        next_id = logits.argmax(dim=-1, keepdim=True)  # (1, 1); sampling would draw from softmax(logits / T)
+        ids = torch.cat([ids, next_id], dim=1)  # (1, T + 1)
+    return ids
+
+
+looped = greedy_loop(model, ids, 100)
+assert looped.shape[1] > model.config.block_size  # the text outgrew the context ...
+assert torch.equal(looped, generate(model, ids, 100))  # ... and the loop is generate, token for token
+print(f"{looped.shape[1]} tokens, context {model.config.block_size}: same tokens as generate")
+
+# %% [markdown]
 # ## 2. Sampling and the knobs that reshape the distribution
 #
 # Sampling draws the next token from the model's distribution, so each run differs (a seed makes it repeatable).
@@ -106,7 +132,8 @@ assert distinct_n([greedy]) < distinct_n(sampled)
 #
 # - **temperature** τ divides the logits: p ∝ exp(z / τ). Below 1 sharpens, above 1 flattens.
 # - **top-k** keeps the k most likely tokens.
-# - **top-p** (nucleus) keeps the smallest set of most likely tokens whose probability adds up to p.
+# - **top-p** (nucleus) keeps the smallest set of most likely tokens whose probabilities add up to *at least* p (the token that
+#   crosses p is kept).
 # - **min-p** keeps tokens at least `min_p` times as likely as the best one.
 #
 # Here is the distribution of the character after our prompt at three temperatures.
@@ -127,8 +154,7 @@ fig.tight_layout()
 plt.show()
 assert entropies[0.5] < entropies[1.0] < entropies[2.0]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 probs = next_token_probs(logits)
 print("tokens kept by each setting (of", tok.vocab_size, "):")
 kept_k = {k: int(kept_mask(logits, top_k=k).sum()) for k in (1, 5, 20)}
@@ -161,8 +187,7 @@ assert kept_at(confident, top_p=0.9) < kept_at(open_ended, top_p=0.9)
 # %% [markdown]
 # Samples with a few settings (each seeded, so they can be reproduced):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for settings in (dict(temperature=1.0), dict(temperature=0.6), dict(temperature=1.0, top_k=10),
                  dict(temperature=1.0, top_p=0.9), dict(temperature=1.0, min_p=0.1)):
     text = continuation(generate(model, ids, 120, do_sample=True, seed=0, **settings))
@@ -171,12 +196,13 @@ for settings in (dict(temperature=1.0), dict(temperature=0.6), dict(temperature=
 # %% [markdown]
 # ## 3. Repetition penalty and beam search
 #
-# The **repetition penalty** (from the CTRL paper) lowers the logit of every token that already occurs in the
-# text: a positive logit is divided by the penalty, a negative one multiplied. With characters this is a blunt
+# The **repetition penalty** lowers the logit of every token that already occurs in the text. The CTRL paper
+# (Keskar et al. 2019) proposed dividing each such logit by the penalty — which *raises* a negative logit's
+# probability; the rule used here, and by HuggingFace's `repetition_penalty`, is HuggingFace's variant: a
+# positive logit is divided by the penalty, a negative one multiplied, so the token always becomes less likely. With characters this is a blunt
 # tool (every letter soon "occurs"), but it does break greedy decoding's loops.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 penalised = continuation(generate(model, ids, 200, repetition_penalty=1.3))
 print(prompt + penalised)
 print(f"\nlongest repeat: greedy {len(longest_repeat(greedy))}, with penalty 1.3 {len(longest_repeat(penalised))}")
@@ -184,8 +210,9 @@ assert len(longest_repeat(penalised)) < len(longest_repeat(greedy))
 
 # %% [markdown]
 # **Beam search** keeps the `num_beams` most likely partial texts at every step instead of one, so it can take a
-# less likely token now for a more likely text later. It finds texts the model itself rates higher than greedy
-# ones — which is what you want for translation, and usually *not* for open-ended writing, where the most
+# less likely token now for a more likely text later. Here it finds a text the model rates higher than greedy's;
+# that is common but not a law (beam search is still an approximate search, and pruning can drop the path greedy
+# took). Likely text is what you want for translation, and usually *not* for open-ended writing, where the most
 # likely text is dull. We score each continuation under the model: the total log-probability of its
 # characters (prompt and continuation together fill the model's 64-character context).
 
@@ -218,37 +245,15 @@ assert scores["beam search, 4 beams"] >= scores["greedy"] > scores["sampling, te
 # Each change also samples a continuation with exactly those settings. (top-k 0 and top-p 1.0 mean "off".)
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-explorer = GenerationExplorer(model, tok, "JULIET:\nO Romeo, Romeo, wherefore art thou", bars=20, max_new_tokens=60)
+# The prompt ends where a new line of verse begins: many next characters are plausible, so top-p has a choice.
+EXPLORER_PROMPT = "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n"
+kept_by_p = {p: kept_at(EXPLORER_PROMPT, top_p=p) for p in (1.0, 0.9, 0.75, 0.5)}
+print("tokens top-p keeps after the explorer's prompt:", kept_by_p)
+assert kept_by_p[1.0] == tok.vocab_size and kept_by_p[0.9] > kept_by_p[0.75] > kept_by_p[0.5] > 2
+
+# %% tags=["nbval-ignore-output"]
+explorer = GenerationExplorer(model, tok, EXPLORER_PROMPT, bars=20, max_new_tokens=60)
 explorer
-
-# %% [markdown]
-# What the sliders do, checked: setting a slider from code redraws at once, and the explorer records what it
-# drew in `explorer.state`. Lowering top-p shrinks the kept set; lowering the temperature sharpens the
-# distribution (higher top probability, lower entropy).
-
-# %%
-# NBVAL_IGNORE_OUTPUT
-explorer.set(temperature=1.0, top_k=0, top_p=1.0)
-kept_by_p = {}
-for p in (1.0, 0.75, 0.5, 0.25, 0.05):
-    explorer.top_p.value = p
-    kept_by_p[p] = explorer.state["kept"]
-explorer.top_p.value = 1.0
-sharpness = {}
-for t in (2.0, 1.0, 0.5):
-    explorer.temperature.value = t
-    sharpness[t] = (explorer.state["top_probability"], explorer.state["entropy"])
-explorer.set(temperature=1.0, top_k=0, top_p=1.0)  # back to the defaults
-print("kept tokens by top-p:", kept_by_p)
-print("(top probability, entropy) by temperature:", {t: (round(a, 4), round(b, 4)) for t, (a, b) in sharpness.items()})
-kept = list(kept_by_p.values())
-assert kept[0] == tok.vocab_size and kept == sorted(kept, reverse=True) and kept[-1] < kept[1]
-tops = [a for a, _ in sharpness.values()]
-ents = [b for _, b in sharpness.values()]
-assert tops == sorted(tops) and ents == sorted(ents, reverse=True) and tops[0] < tops[-1]
-# what the sliders show is what is sampled from
-assert torch.equal(explorer.state["probs"], next_token_probs(explorer.logits))
 
 # %% [markdown]
 # ## 5. Diversity and likelihood against temperature
@@ -288,3 +293,9 @@ assert likelihood == sorted(likelihood, reverse=True)
 # - Greedy decoding (and beam search, even more) finds likely text, and likely text from a small model loops.
 # - Sampling trades likelihood for diversity; temperature, top-k, top-p and min-p choose where on that curve to be.
 # - top-p and min-p adapt to the model's confidence; top-k does not.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/08_generation.ipynb`](../exercises/08_generation.ipynb): the decoding loop and the samplers.

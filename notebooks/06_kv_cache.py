@@ -80,8 +80,7 @@ assert torch.allclose(step_2[:, :, :12], step_1, atol=1e-6)
 # p + (p+1) + ... + (p+n−1) positions through the model: it grows with the square of the length. With a cache,
 # the prompt goes through once and then one position per step: p + n − 1.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 p, n = 12, 200
 without_cache = sum(p + i for i in range(n))
 with_cache = p + (n - 1)
@@ -180,8 +179,7 @@ real = KVCache.for_model(model, batch_size=2, max_len=100)
 assert real.nbytes() == kv_cache_bytes(config, batch_size=2, seq_len=100)
 print(f"KVCache for 'mini', batch 2, 100 positions: {real.nbytes():,} bytes, as the formula says")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from gptlab import GPT2_PRESETS, count_parameters
 
 print(f"{'model':<12}{'layers':>7}{'width':>7}{'per token (fp32)':>18}{'1024 tokens (fp32)':>20}"
@@ -210,8 +208,7 @@ assert 16 * sizes["gpt2-xl"] > weight_bytes["gpt2-xl"]  # a batch of 16 caches o
 # Without a cache, a step at length L processes L positions; with one, it processes one position but attends
 # over L keys. We time single steps at growing lengths (the fastest of a few repeats).
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def fastest(fns, repeats=7):
     """The fastest of a few runs of each function, taking turns (A B A B ...): other programs on the machine can
     only make a run slower, and taking turns exposes both to the same conditions."""
@@ -255,8 +252,7 @@ plotting.line_plot(
     marker="o",
 )
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 speedup = ms_without[-1] / ms_with[-1]
 print(f"at {lengths[-1]} tokens the cache makes a step {speedup:.1f}x faster")
 assert speedup > 2, f"the cached step should be much faster at long lengths, measured {speedup:.2f}x"
@@ -269,8 +265,7 @@ assert ms_without[-1] > ms_without[0], "without a cache, a step must get slower 
 #
 # The same holds end to end: 100 tokens with `generate`, both ways.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 results = {}
 
 
@@ -287,7 +282,9 @@ assert torch.equal(results[True], results[False])
 assert t_plain > 1.2 * t_cached
 
 # %% [markdown]
-# ## 6. After the cache: the machinery around the arithmetic
+# ## Appendix: after the cache, the machinery around the arithmetic
+#
+# *This appendix is about the package's engineering, not about GPT; skip it freely.*
 #
 # A cached step is a few matrix-vector products per layer. Around them, `model(token, cache=cache)` also makes
 # about a dozen `nn.Module` calls per layer and many small tensor operations (views, transposes, dropout that
@@ -310,8 +307,7 @@ with torch.inference_mode():
 assert torch.equal(through_model, through_step)  # identical, not merely close
 print("the model's forward pass and DecodeStep: the same logits, bit for bit")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 def model_step():
     caches[0].seq_len = 128  # forget the token written by the previous repeat
     model(seq[:, -1:], cache=caches[0])
@@ -336,6 +332,14 @@ assert t_lean < t_model
 #
 # **Takeaways**
 # - Keys and values of earlier positions never change, so they can be stored instead of recomputed.
-# - With a cache each step processes one token: linear instead of quadratic total work, identical results.
+# - With a cache each step runs the projections and the MLP on one new token instead of the whole prefix: their
+#   total work over n tokens grows linearly instead of quadratically. Attention still compares each new query
+#   with every cached key, so its total work stays quadratic in n (uncached, it was cubic). Results identical.
 # - The price is memory: 2 × layers × width numbers per token, 600 MiB for GPT-2 XL at full context.
 # - Once the cache has removed the recomputation, the Python around each small step is worth removing too.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/09_kv_cache.ipynb`](../exercises/09_kv_cache.ipynb): a KV cache that gives the uncached logits.

@@ -98,7 +98,8 @@ bert_demo = make_bidirectional(GPT(cfg)).eval()
 bert_demo.load_state_dict(gpt_demo.state_dict())  # the very same weights
 idx = torch.tensor([bpe.encode(sentence)])
 changed = idx.clone()
-changed[0, -1] = bpe.encode(" hot")[0]  # "... it was warm" -> "... it was hot"
+changed[0, -1] = bpe.encode("!")[0]  # the last token, the full stop, becomes "!"
+assert bpe.decode(changed[0].tolist()) == "The cat sat on the mat because it was warm!"
 with torch.no_grad():
     moved_gpt = (gpt_demo(idx) - gpt_demo(changed)).abs().amax(-1)[0] > 1e-6  # (T,) did position t change?
     moved_bert = (bert_demo(idx) - bert_demo(changed)).abs().amax(-1)[0] > 1e-6
@@ -136,8 +137,7 @@ def mask_tokens(ids, generator, p=0.15):
     return inputs, torch.where(chosen, ids, -100)  # the last 10 % stay as they are, but are still predicted
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x, y = BatchSampler(data.train, 64, 128, seed=0).batch(0)  # (64, 128) windows of text and next characters
 inputs, targets = mask_tokens(x, torch.Generator().manual_seed(0))
 chosen = targets != -100
@@ -155,8 +155,7 @@ assert (inputs[~chosen] == x[~chosen]).all()  # positions without a target are n
 # %% [markdown]
 # One line of it, as the two models see it (`_` is `[MASK]`, targets underneath):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 row = 3
 def show(ids):
     return "".join("_" if i == MASK else chars.decode([i]) for i in ids).replace("\n", "\u21b5")
@@ -181,8 +180,7 @@ print("GPT targets: ", show(y[row, :60].tolist()), "(every position: the next ch
 #
 # At the last position there is nothing to the right: that is exactly the situation of writing text.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 steps, batch, window = 600, 128, 16
 config = GPTConfig(vocab_size=V + 1, block_size=window, n_layer=3, n_head=4, n_embd=48, dropout=0.0)
 torch.manual_seed(0)
@@ -251,3 +249,9 @@ assert len(sample) == prompt.shape[1] + 150 and int(sample.max()) < V
 # - The mask decides the objective: next-token prediction for GPT (a signal at every position), masked-LM for
 #   BERT (15 % of positions, 80/10/10 masking).
 # - Seeing both sides makes BERT better at filling blanks; predicting from the left makes GPT the one that writes.
+
+# %% [markdown]
+# ## Your turn
+#
+# Build it yourself in the exercise track (each exercise checks your code with `gptlab grade`):
+# - [`exercises/11_gpt_vs_bert.ipynb`](../exercises/11_gpt_vs_bert.ipynb): causal and bidirectional masks, causal-LM and masked-LM targets.

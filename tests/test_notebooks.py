@@ -9,12 +9,20 @@ from gptlab import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))  # generated from solutions/, never executed
 COURSE = ["00_start_here", "01_causal_lm", "02_attention", "03_pre_post_ln", "04_weight_tying"]
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_committed_notebook_is_tidy(path):
     problems = notebooks.check(path)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", COMMITTED + EXERCISES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_student_cells_hold_no_test_markers(path):
+    """Every cell is read by a student: nbval's instructions go in cell tags, never in the text."""
+    problems = notebooks.marker_comments(path)
     assert not problems, "\n".join(problems)
 
 
@@ -41,13 +49,15 @@ def _figure(title):
     )
 
 
-def _write(tmp_path, cells, counts, outputs=None):
+def _write(tmp_path, cells, counts, outputs=None, executed=True):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Title")] + [nbformat.v4.new_code_cell(c) for c in cells]
     for cell, n in zip(nb.cells[1:], counts):
         cell.execution_count = n
     for i, outs in (outputs or {}).items():
         nb.cells[1 + i].outputs = outs
+    if executed:
+        nb.metadata["gptlab"] = {"executed_code": notebooks.code_fingerprint(nb)}
     return notebooks.write_pair(nb, tmp_path / "nb.ipynb")[0]
 
 
@@ -91,6 +101,30 @@ def test_check_finds_a_stale_or_missing_py(tmp_path):
     assert any("differs from nb.py" in p for p in notebooks.check(path))
     py.unlink()
     assert any("nb.py is missing" in p for p in notebooks.check(path))
+
+
+def test_check_finds_stale_outputs_and_marker_comments(tmp_path):
+    path = _write(tmp_path, ["x = 1", "print(x)"], [1, 2], executed=False)
+    nb = nbformat.read(path, as_version=4)
+    assert any("not run by `python -m gptlab.notebooks execute`" in p for p in notebooks.check(path))
+    nb.metadata["gptlab"] = {"executed_code": notebooks.code_fingerprint(nb)}
+    notebooks.write_pair(nb, path)
+    assert notebooks.check(path) == []
+    # a code cell edited after the run (as JupyterLab saves it, the .py kept in step): the outputs are stale
+    nb.cells[2].source = "print(x + 1)"
+    notebooks.write_pair(nb, path)
+    assert any("code cells edited since the last run" in p for p in notebooks.check(path))
+    # a marker comment in a cell's text is found, in code and in prose, with the tag to use instead
+    nb.cells[1].source = "# NBVAL_IGNORE_OUTPUT\nx = 1"
+    nb.cells[0].source = "# Title\nCells marked `# NBVAL_CHECK_OUTPUT` are compared."
+    notebooks.write_pair(nb, path)
+    problems = notebooks.marker_comments(path)
+    assert len(problems) == 2 and "nbval-ignore-output" in problems[1], problems
+    # a tag in the cell's metadata is what the course uses, and it is not text
+    nb.cells[0].source, nb.cells[1].source = "# Title", "x = 1"
+    nb.cells[1].metadata["tags"] = ["nbval-ignore-output"]
+    notebooks.write_pair(nb, path)
+    assert notebooks.marker_comments(path) == []
 
 
 def test_check_rejects_a_broken_file(tmp_path):
