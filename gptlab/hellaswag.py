@@ -97,7 +97,8 @@ def ending_losses(logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor
     ``logits[:, t]`` predicts ``tokens[:, t + 1]``, so the prediction of ending token ``t`` sits at ``t - 1``.
     """
     target, target_mask = tokens[:, 1:], mask[:, 1:].float()  # (4, L-1)
-    losses = F.cross_entropy(logits[:, :-1].float().transpose(1, 2), target, reduction="none")  # (4, L-1)
+    flat = logits[:, :-1].float().reshape(-1, logits.size(-1))  # (4 * (L-1), vocab): the accurate path, unlike (N, C, d)
+    losses = F.cross_entropy(flat, target.reshape(-1), reduction="none").view(target.shape)  # (4, L-1)
     total = (losses * target_mask).sum(1)
     return total, total / target_mask.sum(1)
 
