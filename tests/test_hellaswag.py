@@ -1,14 +1,13 @@
 """HellaSwag scoring: a hand-computed item, and the same choices as transformers' GPT-2 on the same weights."""
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from gptlab import GPT
+from gptlab.cli import main
 from gptlab.hellaswag import HellaSwagError, ending_losses, evaluate, load_items, render
 from gptlab.tokenizers import BPETokenizer
 
@@ -27,7 +26,7 @@ class UnigramModel(torch.nn.Module):
         return self.w.expand(*idx.shape, -1)
 
 
-def test_a_hand_computed_item():
+def test_a_hand_computed_item(one_thread):
     encode = BPETokenizer().encoding.encode_ordinary
     item = {"ctx": "The cat", "endings": ["sat down.", "ran.", "sat.", "jumped over it."], "label": 2}
     vocab = 50257
@@ -77,7 +76,7 @@ def hf_reference_choices(hf, items, encode):
     return choices
 
 
-def test_same_choices_as_transformers_and_the_eval_command(tmp_path):
+def test_same_choices_as_transformers_and_the_eval_command(tmp_path, capsys, one_thread):
     torch.manual_seed(0)
     cfg = transformers.GPT2Config(n_positions=64, n_embd=32, n_layer=2, n_head=2)
     hf = transformers.GPT2LMHeadModel(cfg).eval()
@@ -94,8 +93,6 @@ def test_same_choices_as_transformers_and_the_eval_command(tmp_path):
     ours = evaluate(GPT.from_pretrained(tmp_path / "hf"), items, device="cpu")
     assert ours["choices"] == expected and ours["hellaswag_acc"] == expected_acc
 
-    out = subprocess.run([sys.executable, "-m", "gptlab", "eval", str(tmp_path / "hf"), "--hellaswag", str(FIXTURE),
-                          "--choices", "--device", "cpu"], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
+    assert main(["eval", str(tmp_path / "hf"), "--hellaswag", str(FIXTURE), "--choices", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
     assert result["choices"] == expected and result["hellaswag_n"] == 6 and result["hellaswag_acc"] == expected_acc
