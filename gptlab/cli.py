@@ -1,4 +1,4 @@
-"""The ``gptlab`` command: ``train``, ``generate``, ``info`` (and ``grade``/``release`` for instructors).
+"""The ``gptlab`` command: ``train``, ``generate``, ``info``, ``prepare``, ``eval`` (and ``grade``/``release``).
 
 ``gptlab train`` with no options trains a character-level Shakespeare model on a laptop CPU in under four
 minutes (the recipe is :data:`DEFAULT_RECIPE`); every setting can be changed, e.g.::
@@ -8,6 +8,10 @@ minutes (the recipe is :data:`DEFAULT_RECIPE`); every setting can be changed, e.
     gptlab generate runs/shakespeare-char --prompt "ROMEO:" --max-new-tokens 300
     gptlab info gpt2
     torchrun --nproc_per_node=4 -m gptlab train --preset gpt2 --tokenizer gpt2 ...   # one process per GPU
+    gptlab prepare fineweb-edu --out data/fineweb-edu-10B          # GPT-2 token shards (gptlab.shards)
+    torchrun --nproc_per_node=8 -m gptlab train --recipe gpt2-124m --data data/fineweb-edu-10B \
+        --hellaswag hellaswag_val.jsonl --out runs/gpt2-124m   # GPT-2 reproduced (gptlab.recipes)
+    gptlab eval runs/gpt2-124m --hellaswag hellaswag_val.jsonl
 
 An output folder that already holds a run is never overwritten: ``--resume`` continues it, ``--force``
 starts it over.
@@ -22,6 +26,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+
+from .recipes import RECIPES
 
 # The default CPU recipe: a character-level model sized for the 2 cores of a laptop. Compared with nanoGPT's CPU
 # recipe (the same 4 x 4 x 128 model, batch 12, lr 1e-3, 2000 steps) it takes batches of 32 sequences (larger
@@ -66,12 +72,15 @@ class UsageError(ValueError):
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gptlab", description="Train, sample and inspect GPT models.")
-    sub = p.add_subparsers(dest="command", metavar="{train,generate,info,grade,release}")
+    sub = p.add_subparsers(dest="command", metavar="{train,generate,info,prepare,eval,grade,release}")
 
     t = sub.add_parser("train", help="train a model (default: char-level Shakespeare on a CPU in a few minutes)",
                        description="Train a GPT. Options left out take the default recipe's values.")
+    t.add_argument("--recipe", choices=sorted(RECIPES), help="GPT-2's sizes and the published reproductions' "
+                   "settings (gptlab.recipes); needs --data SHARD_FOLDER")
     d = t.add_argument_group("data")
-    d.add_argument("--data", help="'shakespeare' (default), a .txt file, or a folder of .txt files")
+    d.add_argument("--data", help="'shakespeare' (default), a .txt file, a folder of .txt files, or a folder of "
+                   "token shards from gptlab prepare")
     d.add_argument("--tokenizer", choices=["char", "gpt2"], help="characters (default) or GPT-2's BPE")
     d.add_argument("--val-fraction", type=float, default=0.1, help="held-out share of the corpus (default 0.1)")
     d.add_argument("--data-dir", help="where token files are cached (default ~/.cache/gptlab/data)")
@@ -86,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--block-size", type=int, help="tokens per training sequence")
     o.add_argument("--batch-size", type=int, help="sequences per micro-batch (per process under torchrun)")
     o.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step")
+    o.add_argument("--total-batch-tokens", type=int, help="tokens per optimizer step across all processes; "
+                   "the micro-batches of accumulation follow from it (recipes: 524288)")
     o.add_argument("--max-iters", type=int, help="optimizer steps")
     o.add_argument("--max-minutes", type=float, help="time budget for the whole command; 0 for none")
     o.add_argument("--lr", type=float, help="peak learning rate")
@@ -93,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--warmup-iters", type=int)
     o.add_argument("--weight-decay", type=float)
     o.add_argument("--grad-clip", type=float, help="clip the gradient norm to this (0: off)")
+    o.add_argument("--beta2", type=float, help="AdamW's second-moment decay (default 0.99; recipes 0.95)")
     o.add_argument("--seed", type=int)
     r = t.add_argument_group("run")
     r.add_argument("--out", help="output folder (default runs/<data>-<tokenizer>)")
@@ -100,10 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="start over, replacing the run in --out")
     r.add_argument("--eval-interval", type=int)
     r.add_argument("--eval-iters", type=int)
+    r.add_argument("--checkpoint-interval", type=int, help="save every N steps (default: at every evaluation)")
+    r.add_argument("--hellaswag", help="hellaswag_val.jsonl (or 'hub'): HellaSwag accuracy at every evaluation")
+    r.add_argument("--hellaswag-limit", type=int, help="score only the first N HellaSwag items")
     r.add_argument("--log-interval", type=int)
     r.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
     r.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
-    r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start)")
+    r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start; "
+                   "recipes compile on GPUs by themselves)")
+    r.add_argument("--no-compile", action="store_true", help="a recipe run on a GPU without torch.compile")
     r.add_argument("--threads", type=int, help="CPU threads (default: 1 for models under 20M parameters, else "
                    "1 or all cores, whichever is measured faster)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -133,6 +150,27 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--n-embd", type=int)
     i.add_argument("--untied", action="store_true", help="a separate LM head instead of the tied embedding")
 
+    pr = sub.add_parser("prepare", help="tokenise a web corpus into GPT-2 token shards (resumable)",
+                        description="Tokenise a corpus into uint16 GPT-2 token shards: the first for validation, "
+                        "the rest for training. Running it again continues an interrupted run.")
+    pr.add_argument("source", help="fineweb-edu, fineweb-edu:sample-100BT, fineweb, openwebtext (from the hub, "
+                    "needs gptlab[web]), or a local .parquet / .jsonl / .txt file or folder of them")
+    pr.add_argument("--out", required=True, help="the shard folder")
+    pr.add_argument("--shard-tokens", type=int, default=100_000_000, help="tokens per shard (default 100M)")
+    pr.add_argument("--max-tokens", type=int, help="stop after this many tokens in all")
+    pr.add_argument("--workers", type=int, help="tokenising processes (default: cores - 1)")
+    pr.add_argument("--no-progress", action="store_true")
+
+    e = sub.add_parser("eval", help="HellaSwag accuracy (and validation loss) of a gptlab run or GPT-2 folder")
+    e.add_argument("folder", help="a training run folder or a HuggingFace GPT-2 folder")
+    e.add_argument("--hellaswag", default="hub", help="hellaswag_val.jsonl (default: 'hub', needs gptlab[web])")
+    e.add_argument("--limit", type=int, help="only the first N items")
+    e.add_argument("--data", help="a shard folder: also the loss on its validation shard")
+    e.add_argument("--val-batches", type=int, default=20, help="batches of the validation shard (default 20)")
+    e.add_argument("--batch-size", type=int, default=8)
+    e.add_argument("--choices", action="store_true", help="list the chosen ending of every item")
+    e.add_argument("--device", default="auto")
+
     sub.add_parser("grade", help="grade student notebooks (gptlab grade --help)", add_help=False)
     sub.add_parser("release", help="write exercise notebooks from solutions (gptlab release --help)", add_help=False)
     return p
@@ -156,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             return generate_command(args)
         if args.command == "info":
             return info_command(args)
+        if args.command == "prepare":
+            return prepare_command(args)
+        if args.command == "eval":
+            return eval_command(args)
     except (ValueError, FileNotFoundError) as e:  # DataError, CheckpointError, UsageError ... are ValueErrors
         print(f"gptlab {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -167,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 # --------------------------------------------------------------------------------------------------------------------
 
 MODEL_OPTIONS = ("n_layer", "n_head", "n_embd", "dropout")
+RECIPE_OPTIONS = ("total_batch_tokens", "beta2", "checkpoint_interval", "hellaswag", "hellaswag_limit")
 SMALL_MODEL_PARAMS = 20_000_000  # below this, CPU training uses one thread unless told otherwise
 
 
@@ -183,7 +226,9 @@ def train_command(args) -> int:
     from .config import GPTConfig
     from .data import prepare
     from .model import GPT
-    from .train import TrainConfig, Trainer, TrainingDiverged, fastest_thread_count, init_distributed
+    from .recipes import flops_per_token, grad_accum_for, peak_flops
+    from .shards import TokenShards, is_shard_folder
+    from .train import TrainConfig, Trainer, TrainingDiverged, fastest_thread_count, init_distributed, pick_device
 
     rank, world = init_distributed()
     if args.threads is not None:
@@ -205,15 +250,22 @@ def train_command(args) -> int:
             raise UsageError(f"nothing to resume: {out} holds no gptlab training run")
         settings = dict(previous["settings"])
         _check_same_run(settings, given, out)
-        for key in ("max_iters", "max_minutes", "eval_interval", "eval_iters", "log_interval", "lr", "min_lr"):
+        for key in ("max_iters", "max_minutes", "eval_interval", "eval_iters", "log_interval", "lr", "min_lr",
+                    "checkpoint_interval", "hellaswag", "hellaswag_limit"):
             if key in given:
                 settings[key] = given[key]
     else:
-        settings = dict(DEFAULT_RECIPE)
+        settings = dict(RECIPES[args.recipe]) if args.recipe else dict(DEFAULT_RECIPE)
+        if args.recipe:
+            if "data" not in given:
+                raise UsageError("--recipe needs --data: a folder of token shards (gptlab prepare SOURCE --out FOLDER)")
+            settings["recipe"] = args.recipe
         if "preset" in given:
             for key in ("n_layer", "n_head", "n_embd", "dropout"):
-                settings.pop(key)
-        settings.update({k: given[k] for k in DEFAULT_RECIPE if k in given})
+                settings.pop(key, None)
+        settings.update({k: given[k] for k in (*DEFAULT_RECIPE, *RECIPE_OPTIONS) if k in given})
+        if settings.get("hellaswag") not in (None, "hub"):
+            settings["hellaswag"] = str(Path(settings["hellaswag"]).expanduser().absolute())
         for key in ("preset", "context"):
             if key in given:
                 settings[key] = given[key]
@@ -231,14 +283,22 @@ def train_command(args) -> int:
     say = print if main_process else (lambda *a, **k: None)
     prep = dict(val_fraction=settings["val_fraction"], data_dir=args.data_dir)
     first_on_node = int(os.environ.get("LOCAL_RANK", 0)) == 0  # each machine has its own data cache
-    if first_on_node:
-        data = prepare(settings["data"], settings["tokenizer"], **prep)
-    if world > 1:
-        import torch.distributed as dist
+    if is_shard_folder(settings["data"]):  # prepared by gptlab prepare: nothing to write
+        data = TokenShards.open(settings["data"])
+        if settings["tokenizer"] != "gpt2":
+            raise UsageError("token shards hold GPT-2 tokens: add --tokenizer gpt2")
+    else:
+        if args.recipe:
+            raise UsageError(f"--recipe trains on token shards, and {settings['data']} is not a shard folder: "
+                             f"prepare one with  gptlab prepare {settings['data']} --out FOLDER")
+        if first_on_node:
+            data = prepare(settings["data"], settings["tokenizer"], **prep)
+        if world > 1:
+            import torch.distributed as dist
 
-        dist.barrier()  # the first process on each machine wrote the token files; the others read them
-    if not first_on_node:
-        data = prepare(settings["data"], settings["tokenizer"], **prep)
+            dist.barrier()  # the first process on each machine wrote the token files; the others read them
+        if not first_on_node:
+            data = prepare(settings["data"], settings["tokenizer"], **prep)
     say(f"data: {data}")
 
     # --- model --------------------------------------------------------------------------------------------------
@@ -267,6 +327,11 @@ def train_command(args) -> int:
             f"--block-size {block_size} is beyond the model's context of {config.block_size} positions; "
             f"use --block-size {config.block_size} or less, or a longer --context"
         )
+    if settings.get("total_batch_tokens") and "grad_accum" not in given:  # recomputed for this many processes
+        settings["grad_accum"] = grad_accum_for(settings["total_batch_tokens"], settings["batch_size"], block_size,
+                                                world)
+    device = pick_device(args.device)
+    compile_model = args.compile or (bool(settings.get("recipe")) and device.type == "cuda" and not args.no_compile)
     max_minutes = settings.get("max_minutes") or 0
     train_config = TrainConfig(
         max_iters=settings["max_iters"],
@@ -274,9 +339,11 @@ def train_command(args) -> int:
         batch_size=settings["batch_size"], block_size=block_size, grad_accum=settings["grad_accum"],
         lr=settings["lr"], min_lr=settings["min_lr"], warmup_iters=settings["warmup_iters"],
         weight_decay=settings["weight_decay"], grad_clip=settings["grad_clip"],
+        beta1=settings.get("beta1", 0.9), beta2=settings.get("beta2", 0.99),
         eval_interval=settings["eval_interval"], eval_iters=settings["eval_iters"],
         log_interval=settings["log_interval"], seed=settings["seed"],
-        device=args.device, dtype=args.dtype, compile=args.compile,
+        checkpoint_interval=settings.get("checkpoint_interval"),
+        device=args.device, dtype=args.dtype, compile=compile_model,
     )
     _check_memory(config, train_config, args.device)  # before building the model: a too-big one may not fit either
     torch.manual_seed(train_config.seed)
@@ -305,8 +372,17 @@ def train_command(args) -> int:
                  "n_val": data.meta["n_val"], "val_documents": data.meta["val_documents"]},
         "settings": settings,
     }
+    evaluations, callbacks = [], []
+    if settings.get("hellaswag"):
+        from .hellaswag import during_training, load_items
+
+        evaluations.append(during_training(load_items(settings["hellaswag"], settings.get("hellaswag_limit"))))
+    if settings.get("recipe") and main_process:
+        callbacks.append(_print_record)
+    peak = peak_flops(device)
     trainer = Trainer(model, data.train, data.val, train_config, out_dir=out, run_info=run_info,
-                      progress=not args.no_progress, clock_start=start)
+                      progress=not args.no_progress, clock_start=start, evaluations=evaluations, callbacks=callbacks,
+                      flops_per_token=flops_per_token(config) if peak else None, peak_flops=peak)
     if args.resume:
         it = trainer.resume(out)
         say(f"resuming {out} at iteration {it}")
@@ -339,6 +415,20 @@ def train_command(args) -> int:
     if main_process and not args.no_sample:
         _print_sample(trainer.model, data.tokenizer)
     return 0
+
+
+def _print_record(trainer, record: dict) -> None:
+    """One line per logged step (a recipe run is long: its log should survive the progress bar)."""
+    from tqdm.auto import tqdm
+
+    parts = [f"step {record['iter']:>6}"]
+    for key, fmt in (("train_loss", "loss {:.4f}"), ("val_loss", "val {:.4f}"), ("hellaswag_acc", "hellaswag {:.4f}"),
+                     ("lr", "lr {:.2e}"), ("tokens_per_s", "{:,.0f} tok/s")):
+        if key in record:
+            parts.append(fmt.format(record[key]))
+    if "mfu" in record:
+        parts.append(f"MFU {100 * record['mfu']:.1f}%")
+    tqdm.write(" | ".join(parts))
 
 
 def trainer_device(device: str) -> str:
@@ -429,6 +519,81 @@ def _print_sample(model, tokenizer) -> None:
     generate(model, torch.tensor(prompt, device=model.device), SAMPLE_TOKENS, do_sample=True, temperature=0.8,
              seed=0, streamer=TextStreamer(tokenizer))
     print("-" * 73)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# gptlab prepare / gptlab eval
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def prepare_command(args) -> int:
+    from .shards import prepare_shards
+
+    index = prepare_shards(args.source, args.out, shard_tokens=args.shard_tokens, max_tokens=args.max_tokens,
+                           workers=args.workers, progress=not args.no_progress)
+    shards = index["shards"]
+    print(f"{args.out}: validation shard of {shards[0]['tokens']:,} tokens and {len(shards) - 1} training shards of "
+          f"{sum(s['tokens'] for s in shards[1:]):,} tokens in all, from {index['next']['document']:,} documents")
+    return 0
+
+
+def eval_command(args) -> int:
+    """HellaSwag (and the validation shard's loss) of a model folder; one JSON object on standard output."""
+    import torch
+
+    from .hellaswag import evaluate, load_items
+    from .model import GPT
+    from .train import autocast_dtype, init_distributed, pick_device
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder: give a training run or a HuggingFace GPT-2 folder")
+    rank, world = init_distributed()
+    device = pick_device(args.device)
+    model = GPT.from_pretrained(folder).to(device)
+    amp = autocast_dtype(device)
+    autocast = (lambda: torch.autocast(device.type, dtype=amp)) if amp is not None else None
+    try:
+        items = load_items(args.hellaswag, args.limit)
+        result = {"model": str(folder), **evaluate(model, items, device=device, rank=rank, world_size=world,
+                                                   autocast=autocast)}
+        if args.data:
+            result["val_loss"] = _shard_val_loss(model, args.data, args.batch_size, args.val_batches, rank, world,
+                                                 autocast)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if not args.choices:
+        result.pop("choices", None)
+    if rank == 0:
+        print(json.dumps(result))
+    return 0
+
+
+def _shard_val_loss(model, folder, batch_size: int, n_batches: int, rank: int, world: int, autocast) -> float:
+    """Mean loss over the first ``n_batches`` batches of consecutive full-context windows of the validation shard."""
+    from contextlib import nullcontext
+
+    import torch
+
+    from .shards import ShardStream, TokenShards, shard_name
+
+    shards = TokenShards.open(folder)
+    sampler = ShardStream([shards.folder / shard_name(0)]).sampler(
+        batch_size, model.config.block_size, rank=rank, world_size=world, device=next(model.parameters()).device)
+    total = torch.zeros((), dtype=torch.float64, device=sampler.device)
+    with torch.no_grad():
+        for i in range(n_batches):
+            x, y = sampler.batch(i)
+            with autocast() if autocast else nullcontext():
+                total += model(x, y)[1].double()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(total)
+    return float(total) / (n_batches * world)
 
 
 # --------------------------------------------------------------------------------------------------------------------

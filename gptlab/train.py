@@ -254,6 +254,9 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         progress: bool = True,
         clock_start: float | None = None,
+        evaluations: Iterable[Callable[["Trainer"], dict]] = (),
+        flops_per_token: float | None = None,
+        peak_flops: float | None = None,
     ):
         self.config = config = config or TrainConfig()
         self.rank, self.world_size = _dist_info()
@@ -269,12 +272,21 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.progress = progress and self.is_main
         self.clock_start = clock_start  # wall-clock origin of the time budget (e.g. the command's start)
+        self.evaluations = list(evaluations)  # more numbers at each evaluation, e.g. HellaSwag accuracy
+        # model FLOPs utilisation: achieved FLOPs (flops_per_token x tokens/s) over the accelerators' peak
+        self.flops_per_token, self.peak_flops = flops_per_token, peak_flops
 
         torch.manual_seed(config.seed)
-        self.train_sampler = BatchSampler(
-            train_tokens, config.batch_size, config.block_size, seed=config.seed,
-            rank=self.rank, world_size=self.world_size, device=self.device,
-        )
+        if hasattr(train_tokens, "sampler"):  # a folder of shards (gptlab.shards): read in order, once
+            self.train_sampler = train_tokens.sampler(
+                config.batch_size, config.block_size, grad_accum=config.grad_accum,
+                rank=self.rank, world_size=self.world_size, device=self.device,
+            )
+        else:
+            self.train_sampler = BatchSampler(
+                train_tokens, config.batch_size, config.block_size, seed=config.seed,
+                rank=self.rank, world_size=self.world_size, device=self.device,
+            )
         self.val_sampler = BatchSampler(
             val_tokens, config.batch_size, config.block_size, seed=config.seed + 1,
             rank=self.rank, world_size=self.world_size, device=self.device,
@@ -370,9 +382,13 @@ class Trainer:
                         "lr": lr,
                         "tokens_per_s": window_tokens / max(window_time, 1e-9),
                     }
+                    if self.flops_per_token and self.peak_flops:
+                        record["mfu"] = record["tokens_per_s"] * self.flops_per_token / (self.peak_flops * self.world_size)
                     window_tokens, window_time, window_losses = 0, 0.0, []
                     if evaluate:
                         record["val_loss"] = self.evaluate()
+                        for evaluation in self.evaluations:
+                            record.update(evaluation(self))
                     self.elapsed = elapsed_before + time.perf_counter() - origin
                     record["elapsed"] = round(self.elapsed, 3)
                     self._log(record, bar)
@@ -404,6 +420,8 @@ class Trainer:
                     record["train_loss"] = sum(window_losses) / len(window_losses)
                     record["tokens_per_s"] = window_tokens / max(window_time, 1e-9)
                 record["val_loss"] = self.evaluate()
+                for evaluation in self.evaluations:
+                    record.update(evaluation(self))
                 record["elapsed"] = round(self.elapsed, 3)
                 self._log(record, None)
             self.save()
@@ -534,6 +552,8 @@ class Trainer:
                 if self.last_val_loss is not None:
                     shown["val"] = f"{self.last_val_loss:.4f}"
                 shown["tok/s"] = f"{record.get('tokens_per_s', 0):,.0f}"
+                if "mfu" in record:
+                    shown["mfu"] = f"{100 * record['mfu']:.1f}%"
                 bar.set_postfix(shown, refresh=False)
         for callback in self.callbacks:
             callback(self, record)
