@@ -8,7 +8,19 @@ Hidden tests do not trust the student's kernel. Code a student ran earlier can r
 ``assert`` helper or torch function, so a graded cell also *records* the student's results on fixed inputs
 (:func:`record`); the grader compares them, in its own process, with the values the instructor's solution
 recorded in a clean kernel. A wrong answer cannot pass by patching the checks.
+
+For graders that only run the notebook and look for errors (nbgrader), each hidden block also carries the
+solution's values and ends with :func:`expect`, which compares in the kernel (:mod:`.references`).
 """
 from .record import MIME_TYPE, record
 
-__all__ = ["MIME_TYPE", "record"]
+__all__ = ["MIME_TYPE", "expect", "record"]
+
+
+def __getattr__(name):
+    # Imported on first use, so that ``python -m gptlab.grading.references`` runs a module not yet loaded.
+    if name == "expect":
+        from .references import expect
+
+        return expect
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

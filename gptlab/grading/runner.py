@@ -93,15 +93,22 @@ def _kernel_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def cell_records(cell) -> dict[str, list[dict]]:
+    """key -> every record() payload among an executed cell's outputs."""
+    records: dict[str, list[dict]] = {}
+    for out in cell.get("outputs", []):
+        payload = out.get("data", {}).get(MIME_TYPE) if out.get("output_type") in ("display_data", "execute_result") else None
+        if isinstance(payload, dict) and isinstance(payload.get("key"), str):
+            records.setdefault(payload["key"], []).append(payload)
+    return records
+
+
 def _cell_run(index: int, cell) -> CellRun:
-    run = CellRun(index, "ok")
+    run = CellRun(index, "ok", records=cell_records(cell))
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             run.status = "error"
             run.error = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
-        payload = out.get("data", {}).get(MIME_TYPE) if out.get("output_type") in ("display_data", "execute_result") else None
-        if isinstance(payload, dict) and isinstance(payload.get("key"), str):
-            run.records.setdefault(payload["key"], []).append(payload)
     return run
 
 
