@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -24,7 +23,7 @@ import pytest
 from gptlab.grading.grade import grade
 from gptlab.grading.references import carry
 from gptlab.grading.release import graded_cells, model_answer, release_notebook
-from gptlab.grading.runner import Limits
+from gptlab.grading.runner import Limits, stored_run_seconds
 
 pytest.importorskip("nbgrader", reason="nbgrader is a test dependency (pip install -e '.[test]')")
 
@@ -34,29 +33,19 @@ ASSIGNMENT = "gptlab"
 FASTEST = 2
 
 
-def recorded_seconds(path: Path) -> float:
-    """How long the committed run of a notebook took, from the timings nbclient stores in each cell."""
-    total = 0.0
-    for cell in nbformat.read(path, as_version=4).cells:
-        timing = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
-            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
-                          for k in ("iopub.execute_input", "shell.execute_reply"))
-            total += (end - start).total_seconds()
-        elif cell.cell_type == "code":
-            return float("inf")  # never timed: treat as slow
-    return total
-
-
 def chosen_solutions() -> list[Path]:
-    paths = sorted(SOLUTIONS.glob("*.ipynb"), key=lambda p: (recorded_seconds(p), p.name))
+    paths = sorted(SOLUTIONS.glob("*.ipynb"), key=lambda p: (stored_run_seconds(p), p.name))
     return paths[:FASTEST]
 
 
+# nbgrader runs `alembic` (and its kernels) from PATH: this environment's scripts must come first.
+BIN = str(Path(sys.executable).parent)
+ENV = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", ""), "PYTHONWARNINGS": "ignore"}
+
+
 def nbgrader(course: Path, *args: str) -> str:
-    exe = Path(sys.executable).with_name("nbgrader")
-    done = subprocess.run([str(exe), *args], cwd=course, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    done = subprocess.run([str(Path(BIN) / "nbgrader"), *args], cwd=course, capture_output=True, text=True,
+                          timeout=300, env=ENV)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout + done.stderr
 
@@ -103,7 +92,13 @@ def course(tmp_path_factory):
     from nbgrader.api import Gradebook
 
     theirs = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    saved_path = os.environ.get("PATH", "")
+    os.environ["PATH"] = ENV["PATH"]
+    try:
+        gb = Gradebook(f"sqlite:///{root / 'gradebook.db'}")
+    finally:
+        os.environ["PATH"] = saved_path
+    with gb:
         for student in students:
             for name in names:
                 for g in graded_cells(nbformat.read(source / f"{name}.ipynb", as_version=4)):
