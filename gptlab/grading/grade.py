@@ -224,9 +224,11 @@ GRADER_VERSION = "2"  # part of every fingerprint: a change in how grading works
 
 
 def fingerprint(submitted: bytes, source: Source, limits: Limits) -> str:
-    """What a stored result depends on: the submitted bytes, the instructor's notebook, the limits."""
+    """What a stored result depends on: the submitted bytes, the instructor's cells (not their outputs, so
+    re-executing a solution keeps the results), the limits."""
+    cells = json.dumps([(c.cell_type, c.source, nbgrader_meta(c)) for c in source.notebook.cells], sort_keys=True)
     h = hashlib.sha256(GRADER_VERSION.encode())
-    for part in (submitted, nbformat.writes(source.notebook).encode(), repr(limits).encode()):
+    for part in (submitted, cells.encode(), repr(limits).encode()):
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()
 
@@ -385,7 +387,11 @@ def grade(
                 continue
             work.append((student, exercise, nb, key, lost))
         if work:
-            _grade_in_pool(work, sources, limits, usable_jobs(jobs, limits.memory_mb), keep)
+            n = usable_jobs(jobs, limits.memory_mb)
+            if jobs and n < jobs:
+                print(f"grading {n} at a time, not {jobs}: the free memory holds {n} kernels of "
+                      f"{limits.memory_mb} MB (see --memory-mb)", file=sys.stderr)
+            _grade_in_pool(work, sources, limits, n, keep)
     finally:
         bar.close()
 

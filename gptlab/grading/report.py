@@ -83,6 +83,7 @@ def write_report(folder: Path, results, sources) -> dict:
 
 def _scores_figure(summary):
     from matplotlib.figure import Figure  # no pyplot: no display, no global state
+    from matplotlib.ticker import MaxNLocator
 
     names = list(summary["exercises"])
     cols = min(3, len(names))
@@ -98,6 +99,7 @@ def _scores_figure(summary):
         ax.set_title(f"{name} (n={ex['submissions']})")
         ax.set_xlabel(f"points (of {fmt(ex['max_points'])})")
         ax.set_ylabel("students")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
     return fig
 
 
