@@ -228,3 +228,16 @@ def test_jobs_stay_within_memory():
     assert usable_jobs(64, memory_mb=10**9) == 1  # a petabyte per kernel: one at a time
     with pytest.raises(ValueError, match="at least 1"):
         usable_jobs(-1, 1)
+
+
+def test_a_kernel_that_dies_before_any_cell_is_started_again(monkeypatch):
+    from gptlab.grading import runner
+
+    failed = runner.NotebookRun({}, "the kernel failed: Kernel died before replying to kernel_info")
+    ran = runner.NotebookRun({0: runner.CellRun(0, "ok")})
+    died_in_a_cell = runner.NotebookRun({0: runner.CellRun(0, "error", "the kernel died")}, "the kernel died in cell 0")
+    for answers, expected, calls in (([failed, ran], ran, 2), ([failed] * 5, failed, runner.KERNEL_STARTS),
+                                     ([died_in_a_cell, ran], died_in_a_cell, 1)):
+        queue = list(answers)
+        monkeypatch.setattr(runner, "_run_once", lambda nb, limits, keep: queue.pop(0))
+        assert runner.run_notebook(new_notebook()) is expected and len(answers) - len(queue) == calls

@@ -131,8 +131,24 @@ def _cell_run(index: int, cell) -> CellRun:
     return run
 
 
+KERNEL_STARTS = 3  # attempts to start a kernel before the notebook scores nothing
+
+
 def run_notebook(nb, limits: Limits = Limits(), *, keep_notebook: bool = True) -> NotebookRun:
-    """Execute ``nb`` (an nbformat notebook, not modified) top to bottom in a fresh sandboxed kernel."""
+    """Execute ``nb`` (an nbformat notebook, not modified) top to bottom in a fresh sandboxed kernel.
+
+    A kernel that dies before running any cell is started again: on a busy machine another process can
+    take the TCP port chosen for it between the choice and the bind ("Address already in use"), and that
+    is no fault of the submission.
+    """
+    for _ in range(KERNEL_STARTS):
+        run = _run_once(nb, limits, keep_notebook)
+        if run.cells or not run.stopped:
+            break
+    return run
+
+
+def _run_once(nb, limits: Limits, keep_notebook: bool) -> NotebookRun:
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
