@@ -47,6 +47,11 @@ check_uniform_loss(uniform_loss)
 ### BEGIN HIDDEN TESTS
 from gptlab.grading import record
 record("uniform", [float(uniform_loss(v)) for v in (3, 96, 50304)], atol=1e-6)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqNy7EOgyAYBOB3uZmSH0QCvIpxIBFTUpRGsQvh3Ws7tFvT7S73XcWxxjlvC1yFLznBiXAhzbC9C3EiEgwPn47wMrGEZYcbKiZf
+/BkEJ2u0kNKODLe4TnCYU/YFDPvV38/XMDb28Yr3WnXKiD+9IG5kbzr703+3FPeC1toT8uxB1w==
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -82,6 +87,12 @@ from gptlab.grading import record
 _ids = torch.randint(0, 7, (500,), generator=torch.Generator().manual_seed(9))
 record("counts", bigram_counts(_ids, 7))
 record("loss", bigram_loss(bigram_counts(_ids[:400], 7), _ids[400:]), atol=1e-6)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqFj90KwjAMhd8l13Ek7qe2rzJ2UdzEYVnFdd6MvbtJJyjeSEo4OZx+bVY4x2VKM7gVfIoBHA8HqhEeeaCCiBjh6cMyaKb3yYNr
+mZFLlN4gH5Hr3Am5wlMuo1JP9gzW77iRylesRkh8s6dLcRSjo/h2D4tuVIltcX+k6hBu49SDg3FKgDBf/V2+1gq62zaEEOefbZq/
+2xS2NKfK2g/7EqL/pgt6ewFHAkyP
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]

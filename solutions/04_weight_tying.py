@@ -53,6 +53,24 @@ with torch.no_grad():
     _m.transformer.wte.weight.mul_(3.0)  # a shared matrix changes in both places
     record("logits", _m(torch.arange(10)[None])[0, -2:])
 record("n_params", sum(p.numel() for p in _m.parameters()))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqVVttuFUcQ/Jd9Plh9v/hXEIqOBElQHEDg5AXx76nuOSh5jWTLuzszfamqrvH36+Xzbx9fv13P36/76+eX65k/vCG/XV/3hZ6I
+iG/X3/eXvz7Mnvf31/v1/PYNPaWrOXP0jZ60ilSkEs9MEh7qeBQmlm6ez+Euqmk838mxuXEUcchZgiwysEI4WqXWepOnKMH+Knx3
+VS7nsjnBHdppUXtcqKg0cgKXRLYG86wUMYVSzAKJppQFb0ojMao+5bK5e0XMQpqqUvuUomoqHLZZRF0jlH1esCU9M3KzNJKb2Fav
+2YALHc0LlcgE9s2pLi0pOt1EAzkhPs1QWupm0RAXhB5IpZTTrDajOIK20GkfrbgCV+yyai5t1V1IgEyzMLEE6HtYnBWcIKutOERR
+JXJuFkfLwGC7d3KQWnsecIOW1sUoCo207y63KvDLdTAmkaTt3rKngprmUSMKKZalCFAAWfSJPAtMA7w+rXmgmMT6VGMSZkJbs4CH
+klECjiCeo8ztWdAxsD3FUFsC1tr8qUbdUwubZBadTY02vBB4hMROVan5wJ6gJTuAJRX0cfpS8KYdtVUlJVLXYQ41Itj2NUpJt94T
+bISonrML3AagkCVYGtBXLKlhNO1KP46zH35EibO3C80qxoFa1ZJZqB4FUYBFRvYDKnhqEKMnbmLoUuXoAyWBlQWOlGcEcutC8914
+m9k0JjBcp3c8QuBY2WqUzTBwoUdHaaRBvqiCAWLf2cYwY1ptGcGkhMoRIc+g2aMUjCwmU4cScADDqFq0sBuwtJ1WUDkHYTimf9GA
+PiBCeVJMIj/ARiPWDZs4aAdJgZSDXhkrfnmNAiqAOwzXSNHwCTs0QI44nHsi8JcxEkdDjpVqlUUcQoGBHKORjoA7yK6gPAjvNAlh
+NSyFD8PoGAk7dtsICj+wtw03ssX0LBet8Kw8hgKdkhtWa7Hkccq1EJhEJgCfZoaGxKieE0xohh62B82zdh8AwCUC+8IMmNAqWB4w
+MN6Iy5s9UVnBqTYh5hwq7jynYWHVy7BARhZ0jCYCMz8OOqXAs3OsbWWAMec6g4ZMgYS+KgSOMNYdGk1cBLDGzVDwNCjkDF1BeXCK
+bQPltGNaVu0lYxu5+RhWViOr49facLOfJgmzDznHA84JWI+TyN4RbatuzM28TChAg6JovScAIUR1rD8DV0wfFcB7G3fYgUSmYuMV
+JO4mkB36SOgPF4bJo/jHaIInXIV6/BVUJgSkurnhinMNLraoSmhjQnu6+tvbhGdpCYdzQBK+Iiu0Irhp/ASVQu6wrYjhFdJbxxiE
+445ZYmDMmJJ83Aa4J3BrLN+FJ3+MNwSGWzZ/ckwY0XMrIxDsKfvd7frj46f31/P168vn++t1u779fv+C6/+t3Ire/fhxuz798uX+
+9f7n//23Ae4q9m/4j5/+GxyBf/wDEbfDow==
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -75,4 +93,9 @@ assert 0.2 < saved_fraction(GPTConfig.from_preset("gpt2")) < 0.3, "GPT-2 small: 
 ### BEGIN HIDDEN TESTS
 from gptlab.grading import record
 record("fractions", [float(saved_fraction(GPTConfig.from_preset(n))) for n in ("gpt2", "gpt2-medium", "nano")], atol=1e-9)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqNi0EOgjAURO8y60r+L9harkJY/AjExkoNFDekd7e60ZVxNy/z3o5pkXPycV7R7pAUA1oeD+QUljdQRUSs8JCwjS/Hp/FW5G7H
+IEnKoErXxtbOsu4Vrn4e0GIKURIU1ovcS9b1WX0FrI0xVtenf4PGMTVHtr/8zxf8mpBzfgIH2UL0
+""")
 ### END HIDDEN TESTS

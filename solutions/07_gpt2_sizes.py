@@ -47,6 +47,11 @@ assert n_params(12, 768, 50257, 1024) == 124_439_808, "GPT-2 small has 124,439,8
 ### BEGIN HIDDEN TESTS
 from gptlab.grading import record
 record("sizes", [n_params(L, C, V, T) for L, C, V, T in ((24, 1024, 50257, 1024), (48, 1600, 50257, 1024), (2, 64, 100, 32))])
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqNy0EKwjAUBNC7zDrK/21+DblK6SLQgMFYxcQuDLm7aRe6EtzNMG8KUnj5BFvg8i3Csj+QKDz2QkciYoXVxaffTMj+2vBYMLvs
+WuhFm67nwUwKl7DMsAhLhkI6u3u7jFNVH8wip4G5I/pLkxGtf8vvEkPKqLW+AYDCPZQ=
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -45,6 +45,11 @@ check_bidirectional_mask(bidirectional_mask)
 ### BEGIN HIDDEN TESTS
 from gptlab.grading import record
 record("mask", bidirectional_mask(torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]])))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqrVspNLM5WsqpWSizJz1GyMkzVNTDVUSoCcwz0DAwMDHWUyhJzSlNBalISSxKVrKJLikpTdcBEWmJOMSo5cHIDRWC6Ccll9JWM
+1VHKzsxLUbJSSsoHRqCOUnFGYgEw5qKNdUx1TGNra2sB3SG0aw==
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -78,6 +83,12 @@ _chosen = _labels != -100
 record("consistent", [bool(torch.equal(_labels[_chosen], _ids[_chosen])), bool(torch.equal(_inputs[~_chosen], _ids[~_chosen]))])
 record("rates", [float(_chosen.float().mean()), float((_inputs[_chosen] == 3).float().mean()),
                  float((_inputs[_chosen] == _ids[_chosen]).float().mean())], atol=0.02, rtol=0.0)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqNj8EOgjAMht+l50k6mMr2KoRDlRmJkxlWvJC9u9ULJkbCrU2/v/n+Gc5xSH1iPzC4GYhjAKf9DvcKxs+CBSJqBU8Kk38zPft7
+AtfM0BGTDDxOvlVw64cOHJyipBSkKz0Eb9qstoLLKYgR5CwKxD4tYuJSfnmtSWGhja3RHOpy+XsJkfiPHBZCo9FHU20NoLWVqbUu
+7Vrip1Z+AeAMc4k=
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -231,3 +231,61 @@ def test_only_answer_cells_come_from_the_student():
     assert missing == ["add"] and "raise NotImplementedError()" in nb.cells[1].source
     with pytest.raises(ValueError, match="not a readable notebook"):
         assemble(source, b"\xff\xfe not utf-8")
+
+
+# ------------------------------------------------------------------------------------------ carried values
+
+
+def test_carried_reference_values_are_fresh():
+    """Each hidden block carries the values its solution records, for graders that compare in the kernel."""
+    from gptlab.grading.references import stale
+
+    assert stale(SOLUTIONS) == [], "run: python -m gptlab.grading.references solutions"
+
+
+def test_stale_or_missing_carried_values_are_found(tmp_path):
+    from gptlab.grading.references import CARRIED, decode, encode, stale, without_carried
+
+    path = tmp_path / f"{EXERCISE_NAMES[0]}.ipynb"
+    shutil.copy(SOLUTIONS / path.name, path)
+    nb = nbformat.read(path, 4)
+    first, second = graded_cells(nb)[:2]
+    cell = nb.cells[first.index]
+    carried = decode(CARRIED.search(cell.source).group(0).split('"""')[1])
+    key = sorted(carried)[0]
+    carried[key] = {**carried[key], "value": {"kind": "str", "value": "an older solution's value"}}
+    old = CARRIED.search(cell.source).group(0)
+    cell.source = cell.source.replace(old.split('"""')[1], "\n" + encode(carried) + "\n")
+    nb.cells[second.index].source = without_carried(nb.cells[second.index].source)
+    nbformat.write(nb, path)
+    problems = stale(tmp_path)
+    assert len(problems) == 2
+    assert f"test {first.grade_id}: carried values are stale ({key}: expected a str value" in problems[0]
+    assert f"test {second.grade_id}: no carried values" in problems[1]
+
+
+def test_expect_compares_in_the_kernel_with_the_solutions_tolerance():
+    import sys
+
+    from gptlab.grading import expect, record
+    from gptlab.grading.references import encode as carried_text, with_carried
+
+    log = sys.modules["gptlab.grading.record"]._LOG
+    log.clear()
+    reference = {"x": {"key": "x", "value": encode(1.0), "atol": 1e-3, "rtol": 0.0}}
+    record("x", 1.0004, atol=100)  # a submission cannot loosen the tolerance
+    expect(carried_text(reference))
+    log.clear()
+    record("x", 1.01)
+    with pytest.raises(AssertionError, match=r"hidden tests failed: x: 1 of 1 values differ"):
+        expect(carried_text(reference))
+    log.clear()
+    with pytest.raises(AssertionError, match="x: no result recorded"):
+        expect(carried_text(reference))
+    source = "assert True\n### BEGIN HIDDEN TESTS\nrecord('x', f())\n### END HIDDEN TESTS"
+    once = with_carried(source, reference)
+    assert with_carried(once, reference) == once and once.endswith('""")\n### END HIDDEN TESTS')
+    assert release_notebook(new_notebook(cells=[new_code_cell(once, metadata=_tiny_source().cells[2].metadata)])).cells[0].source == "assert True"
+    log.clear()
+
+

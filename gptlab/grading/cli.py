@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .gradebook import FORMATS
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gptlab", description="Release exercises and grade submissions.")
@@ -19,7 +21,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("submissions", type=Path)
     g.add_argument("--out", type=Path, required=True, help="where gradebook.csv and feedback/ go")
     g.add_argument("--source", type=Path, default=Path("solutions"), help="the instructor's notebooks")
-    g.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: 2 or #cores)")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="notebooks graded at once (default 2; fewer if memory at --memory-mb each runs short)")
+    g.add_argument("--student", action="append", help="re-grade only this student (repeatable); others keep their results")
+    g.add_argument("--exercise", action="append", help="re-grade only this exercise (repeatable)")
+    g.add_argument("--redo", action="store_true", help="ignore stored results and grade everything again")
+    g.add_argument("--format", action="append", choices=FORMATS, default=[],
+                   help="also write this LMS's import file (repeatable): canvas, gradescope, moodle")
+    g.add_argument("--roster", type=Path, help="CSV with a 'student' column (folder names) and the LMS ids")
     g.add_argument("--cell-timeout", type=float, default=60.0, help="seconds one cell may run")
     g.add_argument("--notebook-timeout", type=float, default=300.0, help="seconds one notebook may run")
     g.add_argument("--memory-mb", type=int, default=4096, help="address-space limit of each kernel")
@@ -45,13 +54,25 @@ def main(argv: list[str]) -> int:
             return 0
 
         limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb)
-        results = grade(args.submissions, args.out, source_dir=args.source, limits=limits,
-                        jobs=args.jobs, progress=not args.no_progress)
-        print(f"graded {len(results)} notebooks -> {args.out / 'gradebook.csv'}, feedback in {args.out / 'feedback'}")
+        try:
+            results = grade(args.submissions, args.out, source_dir=args.source, limits=limits, jobs=args.jobs,
+                            progress=not args.no_progress, students=_chosen(args.student),
+                            exercises=_chosen(args.exercise), redo=args.redo, formats=tuple(args.format),
+                            roster=args.roster)
+        except KeyboardInterrupt:
+            print("interrupted: every result finished so far is stored; run the same command again to go on",
+                  file=sys.stderr)
+            return 130
+        print(f"{len(results)} results -> {args.out / 'gradebook.csv'}; feedback in {args.out / 'feedback'}, "
+              f"class report in {args.out / 'report'}")
         return 0
-    except (FileNotFoundError, NotebookFormatError, GradingError) as exc:
+    except (FileNotFoundError, NotebookFormatError, GradingError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _chosen(names: list[str] | None) -> set[str] | None:
+    return set(names) if names else None
 
 
 if __name__ == "__main__":

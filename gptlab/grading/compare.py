@@ -44,3 +44,22 @@ def mismatch(reference: dict, submitted, atol: float, rtol: float) -> str | None
     if wrong == 0:
         return None
     return f"{wrong} of {len(data)} values differ (largest difference {worst:.3g})"
+
+
+def differences(reference: dict[str, dict], recorded: dict[str, list[dict]]) -> list[str]:
+    """What is wrong with one test cell's records (key -> payloads) against the solution's (key -> payload),
+    one sentence per key; empty when every value matches within the *solution's* tolerance."""
+    problems = []
+    for key, ref in reference.items():
+        got = recorded.get(key, [])
+        if len(got) != 1:
+            problems.append(f"{key}: " + ("no result recorded" if not got else "recorded more than once"))
+            continue
+        value = got[0].get("value") if isinstance(got[0], dict) else None
+        why = mismatch(ref["value"], value, ref["atol"], ref["rtol"])
+        if why:
+            problems.append(f"{key}: {why}")
+    extra = set(recorded) - set(reference)
+    if extra:
+        problems.append("unexpected results recorded: " + ", ".join(sorted(extra)))
+    return problems

@@ -1,8 +1,10 @@
 """``record(key, value)``: how a hidden test hands a student's result to the grader.
 
-The value is sent as a display message of its own MIME type, which the grader reads from the executed
-notebook. Inside the kernel nothing is compared: the comparison happens in the grader's process, against
-the value the instructor's solution recorded, with the tolerance the *instructor's* run asked for.
+The value is sent as a display message of its own MIME type, which ``gptlab grade`` reads from the
+executed notebook and compares, in its own process, with the value the instructor's solution recorded,
+using the tolerance the *instructor's* run asked for. The value is also kept in the kernel, for the
+comparison that graders which only watch for errors (nbgrader) rely on: see
+:mod:`gptlab.grading.references`.
 """
 from __future__ import annotations
 
@@ -10,6 +12,27 @@ import math
 
 MIME_TYPE = "application/vnd.gptlab.record+json"
 MAX_ELEMENTS = 200_000  # a record is a test result, not a data set
+
+# (cell number, key, payload) for every record() made in this kernel, read by references.expect().
+_LOG: list[tuple[int | None, str, dict]] = []
+
+
+def cell_number() -> int | None:
+    """The running cell's execution count (IPython counts a cell while it runs), None outside IPython."""
+    try:
+        return get_ipython().execution_count  # noqa: F821  (defined inside IPython)
+    except NameError:
+        return None
+
+
+def recorded_in_this_cell() -> dict[str, list[dict]]:
+    """key -> every payload recorded under it by the cell that is running now."""
+    here = cell_number()
+    out: dict[str, list[dict]] = {}
+    for number, key, payload in _LOG:
+        if number == here:
+            out.setdefault(key, []).append(payload)
+    return out
 
 
 def _number(x):
@@ -66,5 +89,6 @@ def record(key: str, value, *, atol: float = 1e-5, rtol: float = 1e-4) -> None:
     from IPython.display import display
 
     payload = {"key": str(key), "value": encode(value), "atol": float(atol), "rtol": float(rtol)}
+    _LOG.append((cell_number(), payload["key"], payload))
     shape = payload["value"].get("shape")
     display({MIME_TYPE: payload, "text/plain": f"recorded {key}" + (f" {tuple(shape)}" if shape else "")}, raw=True)

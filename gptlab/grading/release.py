@@ -103,6 +103,19 @@ def release_notebook(nb, name: str = "notebook"):
     return out
 
 
+MARKER_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
+
+
+def model_answer(nb):
+    """What a student who wrote exactly the solution hands in: the released notebook with every answer cell
+    holding the solution's answer (markers removed). Used to check that both graders give full marks."""
+    out = release_notebook(nb)
+    for cell, original in zip(out.cells, nb.cells):
+        if nbgrader_meta(original).get("solution"):
+            cell.source = MARKER_LINE.sub("", original.source)
+    return out
+
+
 def release_folder(source: Path, out: Path) -> list[Path]:
     """Write the student version of every ``source/*.ipynb`` into ``out``; returns the paths written."""
     source, out = Path(source), Path(out)

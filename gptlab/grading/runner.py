@@ -45,6 +45,25 @@ class NotebookRun:
     notebook: dict | None = None  # the executed notebook (plain dict)
 
 
+def stored_run_seconds(path) -> float:
+    """How long the committed run of a notebook took, from the timings nbclient stores in each cell's
+    metadata (infinite when a code cell has none): a way to pick the quickest notebooks without running."""
+    from datetime import datetime
+
+    import nbformat
+
+    total = 0.0
+    for cell in nbformat.read(path, as_version=4).cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            total += (end - start).total_seconds()
+        elif cell.cell_type == "code":
+            return float("inf")
+    return total
+
+
 def _kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
 
@@ -93,20 +112,43 @@ def _kernel_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def cell_records(cell) -> dict[str, list[dict]]:
+    """key -> every record() payload among an executed cell's outputs."""
+    records: dict[str, list[dict]] = {}
+    for out in cell.get("outputs", []):
+        payload = out.get("data", {}).get(MIME_TYPE) if out.get("output_type") in ("display_data", "execute_result") else None
+        if isinstance(payload, dict) and isinstance(payload.get("key"), str):
+            records.setdefault(payload["key"], []).append(payload)
+    return records
+
+
 def _cell_run(index: int, cell) -> CellRun:
-    run = CellRun(index, "ok")
+    run = CellRun(index, "ok", records=cell_records(cell))
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             run.status = "error"
             run.error = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip()
-        payload = out.get("data", {}).get(MIME_TYPE) if out.get("output_type") in ("display_data", "execute_result") else None
-        if isinstance(payload, dict) and isinstance(payload.get("key"), str):
-            run.records.setdefault(payload["key"], []).append(payload)
     return run
 
 
+KERNEL_STARTS = 3  # attempts to start a kernel before the notebook scores nothing
+
+
 def run_notebook(nb, limits: Limits = Limits(), *, keep_notebook: bool = True) -> NotebookRun:
-    """Execute ``nb`` (an nbformat notebook, not modified) top to bottom in a fresh sandboxed kernel."""
+    """Execute ``nb`` (an nbformat notebook, not modified) top to bottom in a fresh sandboxed kernel.
+
+    A kernel that dies before running any cell is started again: on a busy machine another process can
+    take the TCP port chosen for it between the choice and the bind ("Address already in use"), and that
+    is no fault of the submission.
+    """
+    for _ in range(KERNEL_STARTS):
+        run = _run_once(nb, limits, keep_notebook)
+        if run.cells or not run.stopped:
+            break
+    return run
+
+
+def _run_once(nb, limits: Limits, keep_notebook: bool) -> NotebookRun:
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
