@@ -1,7 +1,7 @@
 """Grading speed: a class of 30 submissions of one exercise, graded two kernels at a time.
 
     python bench/grade.py                         # 30 submissions of 06_kv_cache
-    python bench/grade.py --exercise 02_causal_mask --students 60 --jobs 2
+    python bench/grade.py --exercise 04_attention --students 60 --jobs 2
 
 The class is a realistic mix built from the repository: a third hand in the model answer, a third the
 untouched exercise, a third a notebook with one mistake (the fixtures in tests/fixtures/submissions, or
