@@ -13,8 +13,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # Exercise 3 · Token and position embeddings
 #
@@ -99,10 +97,11 @@ check_embeddings(Embeddings)
 ### BEGIN HIDDEN TESTS
 from gptlab.checks import seeded_weights
 from gptlab.grading import record
+from gptlab.grading import unavailable
 _cfg = GPTConfig(vocab_size=29, block_size=12, n_layer=1, n_head=2, n_embd=6)
-_emb = seeded_weights(Embeddings(_cfg), seed=41)
 _idx = torch.randint(0, 29, (3, 7), generator=torch.Generator().manual_seed(41))
-with torch.no_grad():
+with unavailable("gptlab.model.GPT"), torch.no_grad():
+    _emb = seeded_weights(Embeddings(_cfg), seed=41)
     record("embed", _emb(_idx))
     record("embed_after_cache", _emb(_idx[:, :3], past_length=9))
 ### END HIDDEN TESTS
@@ -128,3 +127,29 @@ same_with = torch.allclose(*with_positions)
 print(f"every token's vector, in both orders, wte only:  the same = {same_without}")
 print(f"every token's vector, in both orders, wte + wpe: the same = {same_with}")
 assert same_without and not same_with
+
+# %% [markdown]
+# ## 4. They are GPT-2's embeddings
+#
+# Load the tables of the course's model into your layer: the vectors the model feeds its first block are
+# exactly yours. In GPT-2 small, the two tables hold about a third of all parameters (the token table alone
+# is 50,257 × 768); the twelve blocks hold the rest.
+
+# %%
+from gptlab import GPT
+from gptlab.model import Block
+
+model = GPT(config).eval()
+emb.load_state_dict({f"{k}.weight": model.transformer[k].weight for k in ("wte", "wpe")})
+idx = torch.randint(0, config.vocab_size, (2, 10))
+with torch.no_grad():
+    course = model.transformer.wte(idx) + model.transformer.wpe(torch.arange(10))
+    assert torch.equal(emb(idx), course)
+gpt2 = GPTConfig.from_preset("gpt2")
+with torch.device("meta"):  # shapes only: no memory, no time
+    one_block = sum(p.numel() for p in Block(gpt2).parameters())
+tables = (gpt2.vocab_size + gpt2.block_size) * gpt2.n_embd  # wte + wpe
+total = tables + gpt2.n_layer * one_block + 2 * gpt2.n_embd  # + the final LayerNorm
+print(f"GPT-2 small: {total:,} parameters, of which wte + wpe {tables:,} ({tables / total:.1%}), "
+      f"the {gpt2.n_layer} blocks {gpt2.n_layer * one_block:,} ({gpt2.n_layer * one_block / total:.1%})")
+assert total == 124_439_808 and 0.30 < tables / total < 0.34

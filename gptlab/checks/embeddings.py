@@ -46,7 +46,7 @@ def check_embeddings(embeddings_class) -> None:
     _parameter_shapes(emb, {"wte.weight": (V, C), "wpe.weight": (P, C)}, "your Embeddings")
     seeded_weights(emb, seed=3)
     wte, wpe = emb.wte.weight.detach(), emb.wpe.weight.detach()
-    idx = torch.tensor([[3, 3, 7, 1, 12], [0, 5, 5, 5, 2]])
+    idx = torch.tensor([[3, 3, 7, 1, 8], [0, 5, 5, 5, 2]])  # ids < block_size, so wpe[idx] is a wrong answer, not a crash
     with torch.no_grad():
         y = _tensor(_call(emb, idx, name="Embeddings(idx)"), "Embeddings(idx)")
     _shape(y, (2, 5, C), "Embeddings(idx) for idx of shape (2, 5)")

@@ -44,3 +44,21 @@ MISTAKES = [
             check=r"crashes inside the embedding lookup", loses=("embeddings_test",),
             why="a too-long input left to crash inside nn.Embedding"),
 ]
+
+BORROWED = '''class Embeddings(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.block_size = config.block_size
+        import gptlab.model
+        course = gptlab.model.GPT(config).transformer  # the course's tables, not built here
+        self.wte, self.wpe = course.wte, course.wpe
+
+    def forward(self, idx, past_length=0):
+        T = idx.shape[1]
+        if past_length + T > self.block_size:
+            raise ValueError("too long")
+        return self.wte(idx) + self.wpe(position_ids(T, past_length))
+'''
+MISTAKES.append(Mistake("tables_from_the_course", "embeddings_impl", source=BORROWED, check=None,
+                        loses=("embeddings_test",), feedback=r"write GPT yourself",
+                        why="takes wte and wpe out of the course's gptlab.model.GPT"))
