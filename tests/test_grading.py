@@ -67,8 +67,8 @@ def test_untouched_exercises_get_zero(graded, exercise):
 
 
 @pytest.mark.parametrize("student, exercise, failing", [
-    ("mistake_unscaled", "02_causal_mask", "attention_test"),
-    ("mistake_unloaded_weights", "03_pre_ln_block", "swap_test"),
+    ("mistake_unscaled", "04_attention", "attention_test"),
+    ("mistake_unloaded_weights", "05_block", "swap_test"),
     ("mistake_positions", "06_kv_cache", "decode_test"),
     ("mistake_no_crop", "05_generation", "generate_test"),
 ])
@@ -100,7 +100,7 @@ def test_a_correct_answer_written_another_way_gets_full_marks(graded):
     ("reads_solutions", {"mask_test": 0, "attention_test": 0}, ""),
 ])
 def test_broken_and_hostile_submissions_cost_only_their_own_points(graded, student, expected, note):
-    r = graded[0][(student, "02_causal_mask")]
+    r = graded[0][(student, "04_attention")]
     assert points(r) == expected, [t.message for t in r.tests]
     assert note in r.note
     # Graded in the same run, two at a time: the model answers were not affected.
@@ -108,7 +108,7 @@ def test_broken_and_hostile_submissions_cost_only_their_own_points(graded, stude
 
 
 def test_monkeypatched_checks_pass_in_the_kernel_but_not_in_the_grader(graded):
-    r = graded[0][("monkeypatch", "02_causal_mask")]
+    r = graded[0][("monkeypatch", "04_attention")]
     # The patched visible checks raised nothing (or their errors were hidden): only the values betray it,
     # and the tolerance the submission asked for was ignored.
     assert all(t.message.startswith("hidden tests failed") for t in r.tests), [t.message for t in r.tests]
@@ -127,7 +127,7 @@ def test_gradebook_and_feedback(graded):
     assert len(rows) == len(results)
     row = next(r for r in rows if r["student"] == "mistake_unscaled")
     assert (row["exercise"], row["mask_test"], row["attention_test"], row["total"], row["max_total"]) == \
-        ("02_causal_mask", "1", "0", "1", "3")
+        ("04_attention", "1", "0", "1", "3")
     assert row["block_test"] == ""  # another exercise's test
     text = (out / "feedback" / "mistake_unscaled.md").read_text()
     assert "attention_test | 0 / 2" in text and "mask_test | 1 / 1" in text

@@ -8,11 +8,13 @@ of the same function, so a check cannot agree with a shared mistake.
 
 One module per topic of the exercise track; everything is importable from ``gptlab.checks``.
 """
-from ._common import init_random, time_call  # noqa: F401
+from ._common import init_random, seeded_weights, time_call  # noqa: F401
 from .attention import *  # noqa: F401,F403
 from .bert import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .causal_lm import *  # noqa: F401,F403
+from .embeddings import *  # noqa: F401,F403
 from .gpt import *  # noqa: F401,F403
 from .kv_cache import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403

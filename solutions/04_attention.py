@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Exercise 2 · The causal mask and masked self-attention
+# # Exercise 4 · The causal mask and masked self-attention
 #
 # **Goal:** build the mask that stops a token from looking at its future, and the attention that uses it.
 # A language model is trained to predict token *t + 1* from tokens *0 … t*; if position *t* could see

@@ -1,4 +1,4 @@
-"""Wrong answers to exercise 02 that real students hand in; each must be diagnosed and cost its test."""
+"""Wrong answers to exercise 04 that real students hand in; each must be diagnosed and cost its test."""
 from gptlab.grading.catalogue import Mistake
 
 MISTAKES = [

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Exercise 3 · A Pre-LN transformer block
+# # Exercise 5 · A Pre-LN transformer block
 #
 # **Goal:** write the forward pass of GPT-2's transformer block and see that it drops into the real model.
 # GPT-2 puts LayerNorm *before* each sublayer and adds the sublayer's output to an un-normalised residual
