@@ -13,6 +13,7 @@ from .attention import *  # noqa: F401,F403
 from .bert import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .causal_lm import *  # noqa: F401,F403
+from .generation import *  # noqa: F401,F403
 from .gpt import *  # noqa: F401,F403
 from .kv_cache import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
