@@ -159,7 +159,8 @@ def _check_sampling_loop(generate, draws: int = 4000) -> None:
         else:
             kept = probs >= value * probs.max()
         if (~kept[ids]).any():
-            raise AssertionError(f"{name}={value}: generate drew a token that {name} removes: pass {name} on to sample")
+            raise AssertionError(f"{name}={value}: generate drew a token that {name} removes: pass {name} on to "
+                                 "sample (and make sure sample's own check passes)")
     seeded = [_run(generate, model, prompt[:50], 3, block_size, temperature=1.0,
                    generator=torch.Generator().manual_seed(7)) for _ in range(2)]
     if not torch.equal(*seeded):
