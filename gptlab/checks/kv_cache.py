@@ -34,7 +34,7 @@ def _attend_chunk(attn, x_new, past, *, scale=True, proj=True, mask="shifted", n
     q, k, v = (t.reshape(B, T, nh, C // nh).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
     if past is not None:
         k = torch.cat([k, past[0]] if new_first else [past[0], k], dim=2)  # (B, nh, S, hs)
-        v = torch.cat([v, past[1]] if new_first else [past[1], v], dim=2)
+        v = torch.cat([v, past[1]] if new_first == "both" else [past[1], v], dim=2)
     S = k.shape[2]
     scores = q @ k.transpose(-2, -1)  # (B, nh, T, S)
     if scale:
@@ -54,6 +54,7 @@ def _attention_in_chunks(attn, x, splits, **mistake) -> torch.Tensor:
     return torch.cat(ys, dim=1)
 
 
+NEW_FIRST = "the new keys come before the cached ones: concatenate in time order, torch.cat([past_k, k], dim=2)"
 ATTENTION_MISTAKES = {
     "the scores are not scaled: divide q @ k^T by sqrt(head_dim) before the softmax": dict(scale=False),
     "the output projection is missing: the heads, put back side by side (B, T, C), go through attn.c_proj":
@@ -62,8 +63,8 @@ ATTENTION_MISTAKES = {
     "key up to it — shift the triangle, tril(diagonal=T_past)": dict(mask="unshifted"),
     "there is no causal mask: a chunk of several new tokens (the prompt) must still not see its own future":
         dict(mask="none"),
-    "the new keys and values come before the cached ones: concatenate in time order, torch.cat([past_k, k], dim=2)":
-        dict(new_first=True),
+    NEW_FIRST: dict(new_first="keys"),
+    NEW_FIRST + " (keys and values alike)": dict(new_first="both"),
     "the softmax runs over the queries: each query's weights must sum to 1 over the keys (dim=-1)":
         dict(softmax_dim=-2),
 }
@@ -147,13 +148,14 @@ def _logits_in_chunks(model, idx, splits, *, ln_f=True, restart_positions=False,
     return torch.cat(out, dim=1)
 
 
+USE_PAST = ("the cache is not used: the new tokens must attend to the cached keys and values too — give each "
+            "block's attention its own past[i]")
 FORWARD_MISTAKES = {
     "the final LayerNorm is missing: apply model.transformer.ln_f to the last block's output, then lm_head":
         dict(ln_f=False),
     "the new tokens' positions restart at 0: they sit at T_past .. T_past + T - 1, where T_past is the number "
     "of cached positions (past[0][0].shape[2])": dict(restart_positions=True),
-    "the cache is not used: the new tokens must attend to the cached keys and values too — give each block's "
-    "attention its own past[i]": dict(use_past=False),
+    USE_PAST: dict(use_past=False),
 }
 
 
@@ -170,6 +172,8 @@ def _check_forward_cached(forward_cached, model, idx) -> None:
         if not isinstance(past, (list, tuple)) or len(past) != len(model.transformer.h):
             raise AssertionError(f"forward_cached should return past as a list with one (k, v) per layer "
                                  f"({len(model.transformer.h)} layers)")
+        if a > 0 and past[0][0].shape[2] == b - a:
+            raise AssertionError(f"forward_cached: {USE_PAST} (the returned past holds only the new positions)")
         pieces.append(logits)
     got = torch.cat(pieces, dim=1)
     if torch.allclose(got, _logits_in_chunks(model, idx, splits), atol=1e-4):
