@@ -69,8 +69,8 @@ def test_untouched_exercises_get_zero(graded, exercise):
 @pytest.mark.parametrize("student, exercise, failing", [
     ("mistake_unscaled", "04_attention", "attention_test"),
     ("mistake_unloaded_weights", "05_block", "swap_test"),
-    ("mistake_positions", "06_kv_cache", "decode_test"),
-    ("mistake_no_crop", "05_generation", "generate_test"),
+    ("mistake_positions", "09_kv_cache", "decode_test"),
+    ("mistake_no_crop", "08_generation", "generate_test"),
 ])
 def test_one_mistake_costs_exactly_one_test(graded, student, exercise, failing):
     r = graded[0][(student, exercise)]
@@ -81,7 +81,7 @@ def test_one_mistake_costs_exactly_one_test(graded, student, exercise, failing):
 
 def test_a_correct_answer_written_another_way_gets_full_marks(graded):
     """Hidden tests compare results, not methods: inverse-CDF sampling, loops and scatter all pass."""
-    r = graded[0][("other_method", "05_generation")]
+    r = graded[0][("other_method", "08_generation")]
     assert r.max_total > 0 and r.total == r.max_total, [t.message for t in r.tests]
 
 

@@ -14,6 +14,7 @@ from .bert import *  # noqa: F401,F403
 from .blocks import *  # noqa: F401,F403
 from .causal_lm import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
+from .generation import *  # noqa: F401,F403
 from .gpt import *  # noqa: F401,F403
 from .loading import *  # noqa: F401,F403
 from .kv_cache import *  # noqa: F401,F403

@@ -14,13 +14,15 @@
 # ---
 
 # %% [markdown]
-# # Exercise 9 · GPT vs BERT: two ways to mask
+# # Exercise 11 · GPT vs BERT: two ways to mask
 #
 # **Goal:** see the one design choice that separates the two families. GPT hides the *future* with a
 # causal mask and predicts every next token; BERT lets every token see the whole sentence and instead
 # hides some *input* tokens, predicting only those (masked language modelling, MLM).
 #
-# **Difficulty:** ★★☆ · **Expected time:** 25 minutes
+# **Difficulty:** ★★☆ · **Importance:** 🔵🔵⚪⚪⚪ · **Expected time:** 25 minutes
+#
+# Follows course notebook 09 (GPT vs BERT).
 
 # %%
 import torch
