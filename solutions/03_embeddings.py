@@ -55,6 +55,11 @@ check_position_ids(position_ids)
 from gptlab.grading import record
 for _T, _past in ((1, 0), (6, 0), (2, 17), (4, 1)):
     record(f"positions_{_T}_{_past}", position_ids(_T, _past))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqV0EEKwjAQheG7vPUoMzFtJVcpJQRaMFiSYqKbkrtbxYUUushy4PF/MCuWmHz2MSQrlmFWuBxnGJlO3BAe34PPzCyEl5uf02cz
+uuxgeh4Idx9GGPiQQUg3t2yDXoZS6C+trHSVbelIrkd9tetrK7V5UnQhfQToHdDW/4Z+BDVHSLsh5Q2k6XQK
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -104,6 +109,25 @@ with unavailable("gptlab.model.GPT"), torch.no_grad():
     _emb = seeded_weights(Embeddings(_cfg), seed=41)
     record("embed", _emb(_idx))
     record("embed_after_cache", _emb(_idx[:, :3], past_length=9))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNq1VsuOFEcQ/Jc5D1a+H/srCKExLMLy2lh47Qvi3x2V2Vwt+WAkUNd0dT4iIyL5dnv+7efnj7enb7fH65eX2xM/vyG/377OgX4i
+Ir7f/n68/PV87nx8vD5uT2/f4EVZURZ53nFwZbMgu583nFJCJjmnUDfnSDv3jDoVh8ZBlSLZqu8bzq3w6rxhDcaf/T67U0jq5BEq
+5xb18zmbkyTHicvkiCQ+B41216yejMHURXrC4onkREJcLjU1D55LTqgmWeaNoOQ04a3LUywQck4uAITCTjOMkrn9/K7n5yqzjexc
+aHM6CUfLdh63P23ZqrzSk/dr4giSnnqFMqSjavJ1CKfmJGcDxok+z0GsgfPJkM2WqROJxLM8UMsJFWUdyDTIeZMhAA8OXYq+dD6h
+RrdcQbpxHaPq3vQKyEyrY/LjKjlK3wYSsBYtYtHNmosRpsuI3hd86IvUrlxWdW7GmR/h5MAgdYoFatnKfQqUonOmKUKIvXOfyb3L
+1WLIhMuYeNeMMDVQKAo81HDksAsfiuZg30IJ3wPeeeFV5aXLssIQFIVfDK5QMdFBC8EQfQiE0TilLMskcMMWGwyqW0H7KSwlUXFc
+/EFZB5PtBenTfTjgUE1njRYEV6pGIyx1+Ms1z+1RvJFw1RwjteuEJxOZ5oWt0X/wRQ1JwiCHo+B22EqhGgVmbDQibSv0NREwWzAL
+yM5s0TK0/X/xA0Mz5q2VmKuAgl0n8kKMvnQEhhxODH3xK3Q/z4JeccdXrI0BQ8obWgUTHeWhtoY0eNiFYUahjVECQ+jki6JFKETj
+fVkVtKTtMxHSTAhxG8CPQPQaKeRfSClDCdAJriCbH7bRZTz5SeEH4K4uOxOKkIts6MAxLJtwoopOabmGAQccb00JnqBA/5DFAGzj
+0lYNnFA3CDjKEUWIGFIyFQPqCz/IBFxafz2CwATWXv3kJN4u4W8AbfSEdIlMo06DO6OtONnPh8ayznOoDpzgIIu/4RMr/gFTwPyH
+AYnZCtx27QqIw8omJarCX7p0B7PSsy/e3W+//vI7FtHt08uXx+vtfvvz8+MPLJ23es97vPv+/b6r6v3j0+vz1/cfHh8+P//3tcVQ
+CnzxclQgHOWjFAqIH+TZGQOi06XJqF6hQR5pYAae4YMKYNZD31mAeRxcQIX5OoFCS6zVQyJcnCcJdiJn9iXBAgtgFDUQQx9a15YE
+H4G3rbYTfICDLKjYithVmZcDwcm4d7dpnwn30hUbsxu7YKBvTRqfOlzBG4g+LvANvoNNXWtzeLNr9ljDUbCvm8Hw0GjsvNnhO3K5
+HgpRMFxXva0ghe12BvcQBfwZKQT8VM3GGvg0FL3bEZYGs13xwG7xbqwKaLWl8P5nAJsBm++AgX/RgPvFb9jcWePTpfgBYzSJdBBf
+8TIUg4Qz5oAMbwDdfpj84W5DSiM8mMXx6h2fzAB/qD0T4+9BGWIBUWw9RU9l6ZfW4nBnDeaorqZDge4koeKN23HoM9tHj1tKLyLY
+aK2DGxQM1QH/f9ODjh6+/wOIUf/t
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -134,6 +134,55 @@ with unavailable("gptlab.model.GPT"), torch.no_grad():
 record("logits", _logits[:, -4:], atol=1e-4)
 record("loss", _loss, atol=1e-4)
 record("tied", _tied)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqVmcuOXMcRRP+l10Oist7FXxG0GIOUTXjgMcSRNgL/3Scia0RoYRi2LGC6+956ZEZGRKb+eLy8/v3r27fHpz8ez2+vL49P5WMp
+JZ4ev/7l0+/PL7990UOfn9+eH59+Kh9njXLWmOOpfBxtrhihP+dqvbeyztOH8rHXVndpe/NDObWNNUfpfKhtnl362XqqRqx++F0f
+2lqz19h6akw2b30cvV7rbmPsrh/67rPtM7xJxBlltNH04Syd6vTphWsdfc3mI8Zcs1QtNfY8tfCPnim71zP22UubcHTOG7weH9du
+dczQ9xF7nN3Cb/TSK8daWpXDtRq1be+wR9f/dcBe5jhz8UJwJdavMRWdMggO/+qZ0Uqc05cXjdH7jnujEmPW7eBwoNpb7bnz2mvO
+CH1gqdHrzhBGH3PvnVeK4KexOKBiwDk4fJk6ySQIuUnorrvsrVNx8DH7LHmSMuuJ2bzjJhvjeKEWpO8EMQh2aIVr5wa6Q+kzI8ul
++zq5weYNcqu4EvKqt32+eioHih6sxJ1bK1PxmL0HF20Z177WOsRP4NrrtLa926ydcNe825xcYvXlEBSS1Vhr1ftcXbPW0El6OYW7
+3hAAl1Z17QIGWj8V8PlYBDqab0XOYtcY+fckthPE8crarDSHUjzbrGsPx6wucry6Msa9SWknHwmP0oiDMVuiHr7IIBOXAs7vCwp/
+UTiWlm+GSp2ncLeZlyOBZLcryFHW6AKSs7LLORzI8chlOKNRUDn1GMWVsAXrso3ZNSrR2U4YECCXlK82XISWYokE1FqFz96kjMIP
+se/9wJx3WKseodzfig7Ii7NNwJTu5ZIa+hYMdccMyO+2TAGrbmJA6YCns4B89apz18mdYl5cs3V3QErnzhw9qg8O3nt4ixaHzJ2u
+vXs7s+pJ/a3L9FlVzFQ7YCn6czQeoqycOK25xHAKWMBK5M48Agu0Q8J8nzWOgOKUkhTIouqHWEEA2vTGZE74aboO9deaiQBQU1k9
+s1BAbu0THsuoctBeYJMnBZX9tlctwRONpOj9Cjn1u53+5JVERMxRlaKTAQ+uORyZERTvOCbN3cgJfzpKS2W6qmO/92pAszoP/L6H
+y663thopbfe0k2rgsz+tDeYinEfqhqCXlc8VGJebr31TVvkTohYqxg4d2rmHuKj2Om/cAcbMh8hTLSJgZZ8Dilv8AbbpU+KQEFaZ
+jKx8KpPjhy8Jjy7CNX0YzgtZFKcE9odHt05JTuAcGOGkxgCeVptDBG8M0KMIkSmUZ20XGWx6tE7evanirBFNj5SVh4Jlqt5Xeig1
+8LZcV3wJvpv5q4UimUEA5RCRuQGO6EC9JTKGeGgroqoGIFoyHnwDsMHWzmtz8BpJo436pBZdApXYIjKGK/CcLGFm55JoFSjVlSgM
+Xq7imSFVdnmyAERDKV4p3aToVg8MPfNqXITdhtUzuv66ZUKRk/ydZSKx7Gc2rct1OROZNM8S49VU4YbxCiq6pETDDmTjYlqZhBLi
+ivcqFEGSAszX4MyRUehSxJk11eaUWKREsQmwTlhiIbqKOLfpB1dQjm9JXaPf20akTG0C4+oDWkRFoUwqSNJU+gUlvoNj2ZMsPSR9
+NCYP8IS+XUcVckf88sbw3xQyVNuNJHN/6z+kCH4sIJyUii1OAzVei9jXhz38D6ZIOiQCoX/NUCbuez+UecOsKYTCsB5SzTW+B+wJ
+PWrsWiNyeKjN5mVP35LKsCb2AUH1k0BCGEqmDRKH6nuCB/wjicPII3RW3jwTADJ9CK3gBxob73YFxwAqV4qFfiSlCgg4poByXcpq
+p0MkgEaK7RpP860JTUTX9rlZLQeKt4JAfl0lk1HjasB4Jfq4D1oz7TuXXgHtDsgRN1czOdogG3jsNEHAiQwsqcZ4ROKTW1dJyr03
+HkYGysseWZRmAuZtZKE3B2RJwJqDA+dIakIaBw8qKymokpA5r0NDgwH+0AsSeS6xDEaqm5V8bNBA1SSWRV1yG3pI0gXEhxDLptwT
+fwF464aqs1xxPiC6u3KaaLNeduW6cqZZH0i5wukqOKKAmkIxZV1LGnhKQlIcO9mSyFASO1mbggbNO79fqtwUJsLCuhYaQi9pWckB
+h3iUZY468hbXwojTEMARKVMq5xszapDtwtfG8snYz2pPgQUhgF62ox8SNmuZslMTZXwrA5gaR30FBjnNBl+eSF6gGoYCPRJBKEbJ
+G6FnRD9tN4VGrEYaS0QHoDgaTY6pJ0hpc4DTD2NEPK5q4W/JtjMHZgCJcXX0g4xE6ieGca5cCZvi/qTm1iqg9MSsQx727S8w1FtU
+JVdPepHMtBSs36y9UCen69WeYKAHJ20yOZPfAlJZXISMq/mwYUMiC2wClMJ7rQDPLHABJbepbsPBJ+14DCeIr450z3EFx01NmVsN
+9RGRnNCgaFmU2y5A5PtSFboNBox9yqDbZypoNjkXQURQQFPwNw0f4auO6yLzsa+lP4KJsQFaIYXEhjx/VR4NsgXPrMw6VgilOA6l
+YlZTzovji2pcHyqPQpr0Bmqwyu3VNpS4xIfX4sBlirlDQGXPZcmxeVjZXx0RJgvbx8hmwk0uCfRJyq7scr5xJb+o4bAnMkUqJz37
+RyqA1ImShRrUp4e8qBlM0qceB2ehyGwfHAShBv0qkZpHkxx5EEsdWwB8NcU5MqPoAFW6RGWNAsLEOBjUpFhxyFXA2aumdqh7wQ5E
+elV3KC1bHzlMekZfAULFZJV4F+8hXnv6UHn/SDBsD9V94MVb0rfE4na5wAiTZQVrKriWzwMwKd28MwcuX31jCZjClccWHESYDivO
+CAeUGONeO+Olx0gK4B+u9pA2EtusM7SHxli4xW5t+wc8cVMAtBsZpHgjuynaHrWBKb3YRDhrpkBvukZsiXteHD/0lWMQmjx0q6Y3
+CGHP7oMUTyQ5DwcK6ajxen5BsUMJUlKWxhV13fghtiODT92rX0kqIzYy9CmAkyoAizq5iFqFbXtICwBuXR3OM/RpF7etsSNzh5wN
+7ERcSyf53CZqG/ZyYUDTcOh/p71MVx+OQ8p2GFCSjZbdVocqaI1nAkQqZQ5DxcF+MhUeA2pLPNE73p1hq63JhXXvyLLXOysJzUSa
+D9646bsR7UeozEqks6IyfGrkkprpPg5kxdmyBxJ3g7+M5JyqiLGzRgFDJLUUtVY7soxp5Ea2/6g0HUTJBkQDqJPtGqIjL5bTJGlw
+4SBqWFFFqOHacrJseHq6QODdsBIwtcORbQlyQHc40hS7Cx7pRw4nheKzZ+D4UI7HGmdritX9NyQIN8xsY0ROy5SOHdNChN1P4fXN
+DLaMcPrIJlq/U5THlSWnzAapd1LXnWmlYUCCSIrHR+T+0gfo7pCBe7RGL9HuxAOLyO2HeQiXA9fRU7tiwBQVEXcaUzESKfG4iXpp
+RZOMOrOQ6LLRnzNun7xE0T0HJNQXamg2XFwe1c4+5kjSpqPRNdHjBftN5BBYrEizaruZdk5cQgDjtifFB8j5DAHb4iAdd7oyvG4F
+5TDn2YlDwlmSKoogDubhiirtm3eepeTu26ZBdsN3cRvp7tucQ6o1obNDqAfjNvGkCiyVPd9tEVaTe/jWVfM2TGzONTSfWh6iFPko
+eG1lC0onpAmciOI6Ys0F8q4Tkw8gM9SyW1RNeibdsKejHjJVLJM5BuV3kApla7SR6kw4IKdrJ6nA8f6USFdW8yYQYpzJsLWos0ql
+QnloPh1m/P3Q+SwMgFFCnLcCKziiHN1gGLNxl3igtTmtgcSWB4p2gOLgO9HSUIEzJdt1CXvJBGO5wXAxb+BX1c3GHbxi6o4IRfVl
+K5GCTnCpZu+HBeekt5mUtmi+kgwB18rimcFRNqrK3czeGjif5GOBUQ45yQ+jSIqKXx/u0KZTIU+H2idqPT8rOblFndTkjpyPAK4j
+1ykZJ+ElO07Z732n8XyvUULOuiW/4aoaYqSa9l2TVhqenENwTCjCpnOKxzFuJzWMmk0fK/uk3td+puvLtIlQ69pzjpQmT1mMUnBO
+VGZNCsaHFCX0jqdB4qzXZKqLtQ6skGcoHm9pxo6M5AtcmN5v5MBu2EFmdvEhpDuJGmE6anL0EJ5qymTkuEVDmnm9XXfvaV4MddI7
+VRH/TIHtZFL0FDKcOaSUjGhkn1ss+D3peRa5xOtKNLw8NFBxnSxEWk5md2lEkGMkihEZKpeJh491bFE4FTHPe3B0wjvsX5umhaWk
+gSfTCNNMzgUvmp7Y74mBgL9hqq4DFnRZVFmqnd0qT2i+3V3YXa6hpefETqukXBRNvfBM/+nOdSZnHrcCYVtKnOBuu3G0lkpO5mkS
+bSUg2UInSCaWxE7ZPD/FPf80i4qYZ9s5nyatxR2MGocpx+toAASRb1bB0NRurcj/OoBSjnkNsjpn+3GYgqOcyMtVzUr6+xBOPUx1
+joH41gTDwAbIdKvh0EA229e+o2HJqR0UsI6dY2KMAtS2f356/PPrvz4/Pj1+eXl9fns8Pb794/nfXx6ffqpP/WnFz9+/Pz1eXr/9
+3//BrluKNF3571t48bevXz7/WDy+fIBg/8fab7/+9uXHqn975dm/LPr9P331t3c=
+""")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "gpt_init_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -149,6 +198,12 @@ record("stds", [float(_p[n].std()) for n in ("transformer.wte.weight", "transfor
                                              "transformer.h.0.attn.c_proj.weight", "transformer.h.4.mlp.c_proj.weight")],
        atol=0.0015)
 record("biases_zero", all(bool((p == 0).all()) for n, p in _p.items() if n.endswith("bias")))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqVjc0OgjAQBt9lz9Vsf2gpr0KIKaHGxiqGFg+SvrvFg0QTDRy/7MzsBK0zwYbDww49VBOY2HuoqN1hQWB4DdwjIiVwN360M9OZ
+aKCq4zDahsDZXTuooO0zSyCczC1DdZNSHrELS3Tu0N9VF+0l0/W7nwmqteRUFmr5c/S9iR+PyJehhRS4yZBalUqsNhhiybgo2GoD
+CyUVo0zRLYouuZBc/lOWm3chQkrpCWjyiqc=
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -189,6 +244,11 @@ assert n_params(12, 768, 50257, 1024) == 124_439_808, "GPT-2 small has 124,439,8
 ### BEGIN HIDDEN TESTS
 from gptlab.grading import record
 record("sizes", [n_params(L, C, V, T) for L, C, V, T in ((24, 1024, 50257, 1024), (48, 1600, 50257, 1024), (2, 64, 100, 32))])
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqNy0EKwjAUBNC7zDrK/21+DblK6SLQgMFYxcQuDLm7aRe6EtzNMG8KUnj5BFvg8i3Csj+QKDz2QkciYoXVxaffTMj+2vBYMLvs
+WuhFm67nwUwKl7DMsAhLhkI6u3u7jFNVH8wip4G5I/pLkxGtf8vvEkPKqLW+AYDCPZQ=
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -214,6 +274,11 @@ _models = [_CourseGPT(GPTConfig.from_preset(n, vocab_size=v, tie_weights=t))
 with unavailable("gptlab.params.count_module_parameters", "gptlab.params.count_parameters"):
     _counts = [int(count_parameters(m)) for m in _models]
 record("counts", _counts)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNp9ysEKgzAQhOF3mfO2rBBF8yriYdGAoWmUZu0l5N1NvXjrbX7my5i3I2qCzRDdAmzjHtwSPlfwk5kbwlfC4X7Gq3tXPGYsolJH
+P7RdPxFePi6w8FFBSKvslY9ToRsaNuaPvJ/gk6KUcgKSQDAC
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]

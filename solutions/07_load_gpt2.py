@@ -83,6 +83,11 @@ _hf = {"model_type": "gpt2", "vocab_size": 50257, "n_positions": 1024, "n_ctx": 
 with unavailable("gptlab.hf.config_from_hf"):
     _c = config_from_hf(dict(_hf))
 record("config", [_c.vocab_size, _c.block_size, _c.n_layer, _c.n_head, _c.n_embd, _c.layer_norm_eps], atol=1e-9)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqNz8EOwiAQBNB/mTOapSlV+ZWmh42lSkQwQr0Q/l30YOON207mJZPNOAe/2At0BqfgoKXZ0Ung+Q20JyIp8GK3mo+xydwj9Jgx
+c+J6KOrUYRK4WT9Dw/oEgXjlR+XjVMQPSur6FtcfW1SnmjYHoiZXfx42uLjA/3TrnI0JpZQ3QZNgAA==
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -155,6 +160,27 @@ with torch.no_grad():
     for _i, _m in enumerate(_loaded):
         record(f"logits_{_i}", _m.eval()(_idx)[0, -3:], atol=1e-4)
         record(f"tied_{_i}", _m.lm_head.weight is _m.transformer.wte.weight)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNrtmc2OXEUMhd+l151RuexylfMqCKFBCRARERQGNijvzme7o8AKkGB3Z9Pdt2755/j42NL8fnv/4ft3L798M26vf789v3x4f3s9
+nsYYcr99/Muv357f//o2X3rz/PJ8e/3VeDKP6TY17q/Gk4jLDOXHeMpPXePU8z1chx65v5KnIWPGWpIH00NizDO5MGwuvMTWuzyt
+I8Y34fmaepZJeF0wc18x/J6u9dg6Vq5t+NLpe3FARGMt03IhR/bBcLqY28cJHrSpFcutAzGcm9upk6Fhvg7hc0cVQ5z2iWxx8lUj
+xo2tFcTOwSYUsWGZ+cic1hxuZZnX3MXqxyGwsY95Xt/hgr187m5EvH2Vk0ycuKwtC6iGHMWyzLPXdEkvpNS3+H72ORJr1nULm1vH
+qIC5AV6kkJmsE5PstUu1CeTYuVe+WwFt1smUodSikNwC3FO0DO+IwMLRTusQACWuKzq3YbFc7pll37vugEn4APeMXg5/VJvkqSfm
+GlTFh+yCLiioNFgCKPPYjOigCDC0MxwmYwOyFqZjAeQeKzLHScDH5ZG7UTrXgtHIcQdA4Twj3Wpd+DkOgUXS42QeG3KW2Tll7glK
+RYIFDI57Qp+URHc9DoGboxk4Erhsho4DNGFN+U4q4v9ULyRni0B5BY++QaJhUNggDzpr4h5h5QVuexMFB1vJI4szIJkE2eZLsjyI
+RbOeRhvNrE4+9wkh8HNPlg14ddrdnAv+bW2rNgSWdLSxJKQtAbNRSxqjrhxSpyDJ3rEg0GnyA8HeZoXUPvRH0MYZh7lkJI3nga3q
+UcDxEcS12yG1c9cmP9QDqenlEPDNdrOPfM4ew3y3WKA7nFXRfTuVGv0ezDooTTzuJH9tFs3hKDlvKyFxGgRNKlyMxjsBgROvTT2J
+W8iR4pjurhpwKY1YZdu25aSg1ckiKrXyPVPKzlwtekA4KH1yZkCYgLFpdMONsR5NFClHRSvnjey2ZL6c5aLejRqHCkS3Exq6zuBJ
+c9owiU7szhuNgg0VoTrduaeVhewOWD2syhOpmNHShJRkf1phSM05SHD16EDIyxCNeTCa0NCvXJQWzHHQQk2RLsLRa/G563BFnYs9
+QHxUsgMTAwLyzx1MSkOJqvOAlmEwI5sefDoktOoQh2cpMBiIalp1GEHr+6qSKu3fOWd5VWdT0halPw89px8yOqs8aWthAjXzJlyN
+h24hNkwHmd6DwvDdVUUe5gkt5+jJtqzqo5WzqjW9ENqsRE8pA2X6QasxN9AmPzMLwz4YtJpO+lIrDfoHNnlpec4xtJVZ1gMSgdDW
+z5UiEBhIxLOezLwmJxqX7Gk11eTEWS1bTERw1oZqwwqvlzznA3jVUGSiwJbQR8dkJ3vWKY9SLR7yFBbqs19TsqDNZg2ipOCSGsmk
+HNk9LT0Bp5fX5CIiYWI1E/jukYM3dXK7062txQw3Gq75DBzUexdrtafeqDwIwYIi9kt4nL46D9DcqVuvKqnkfF5Iuucm0vICsmuB
+cPI5A8rW7wGzpRNdEIFptmaNKTpxaXx9v/347qc3t9e3795/eH653W+//PD8M5vQV3p3+frTp/vnFUquFepaoa4V6lqhrhXqWqGu
+Fepaoa4V6t+uUPNaoa4V6lqhrhXqWqGuFepaoa4V6lqh/vEK9fLu7Zs//xtP3r7C5d/sTy8ff337xfa3H3j3i+kvZuX/MTv/Y7Of
+/gCR5enY
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
