@@ -14,15 +14,24 @@ MIME_TYPE = "application/vnd.gptlab.record+json"
 MAX_ELEMENTS = 200_000  # a record is a test result, not a data set
 
 # (cell number, key, payload) for every record() made in this kernel, read by references.expect().
-_LOG: list[tuple[int | None, str, dict]] = []
+_LOG: list[tuple[object, str, dict]] = []
 
 
-def cell_number() -> int | None:
-    """The running cell's execution count (IPython counts a cell while it runs), None outside IPython."""
+def cell_number():
+    """Which cell is running: the id of the kernel's current execute request (one per cell, whatever the
+    front end: nbgrader, nbclient, nbval, which does not count cells), else IPython's count, else None."""
     try:
-        return get_ipython().execution_count  # noqa: F821  (defined inside IPython)
+        shell = get_ipython()  # noqa: F821  (defined inside IPython)
     except NameError:
         return None
+    kernel = getattr(shell, "kernel", None)
+    try:
+        msg_id = kernel.get_parent()["header"]["msg_id"]
+        if msg_id:
+            return msg_id
+    except Exception:  # an older ipykernel, or no kernel (a terminal IPython)
+        pass
+    return shell.execution_count
 
 
 def recorded_in_this_cell() -> dict[str, list[dict]]:
