@@ -14,15 +14,18 @@
 # ---
 
 # %% [markdown]
-# # Exercise 4 · The causal mask and masked self-attention
+# # Exercise 4 · Causal self-attention, one head then many
 #
-# **Goal:** build the mask that stops a token from looking at its future, and the attention that uses it.
+# **Goal:** build the mask that stops a token from looking at its future, the attention of one head that
+# uses it, and then GPT-2's multi-head `CausalSelfAttention` layer, with GPT-2's parameter names and layout
+# so that GPT-2's weights load into it.
 # A language model is trained to predict token *t + 1* from tokens *0 … t*; if position *t* could see
 # position *t + 1*, it would simply copy the answer and learn nothing.
 #
-# **Difficulty:** ★★☆ · **Expected time:** 20 minutes
+# **Difficulty:** ★★☆ · **Importance:** 🔵🔵🔵🔵🔵 · **Expected time:** 40 minutes · Follows course notebook
+# 02 (attention)
 #
-# You write two functions. After each, run the check cell below it: it tells you *what* is wrong
+# You write two functions and a module. After each, run the check cell below it: it tells you *what* is wrong
 # (a leak from the future, rows that do not sum to 1, a missing scale ...). Hidden tests run the same
 # functions on other inputs when your notebook is graded.
 
@@ -31,7 +34,11 @@ import math
 
 import torch
 
-from gptlab.checks import check_causal_mask, check_masked_attention
+import torch.nn as nn
+
+from gptlab.checks import check_causal_mask, check_causal_self_attention, check_masked_attention
+from gptlab.config import GPTConfig
+from gptlab.model import Projection
 
 # %% [markdown]
 # ## 1. The mask
@@ -62,15 +69,18 @@ TBPGybYI/fXegYHTkFgEf6FHghqJso0R35tVxWY8k/MW17aYpFB9k3R9Er9+3lTlsMUfheFtGUUtK2Ss
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 2. Masked self-attention
+# ## 2. Masked self-attention, one head
 #
-# `attention(q, k, v)` takes queries, keys and values of shape `(B, n_head, T, head_dim)` and returns
+# `attention(q, k, v)` takes the queries, keys and values of one head, shape `(..., T, head_dim)`, and returns
 # `(output, weights)`:
 #
 # 1. scores `q @ k^T / sqrt(head_dim)`, shape `(B, n_head, T, T)`;
 # 2. scores at forbidden positions set to `-inf`, so that softmax gives them weight exactly 0;
 # 3. `weights = softmax(scores)` over the keys (the last dimension);
 # 4. `output = weights @ v`.
+#
+# Written with `@` and the last two dimensions, the same function serves many heads at once: give it
+# `(B, n_head, T, head_dim)` tensors and it computes every head side by side (the check does exactly that).
 
 # %% nbgrader={"grade": false, "grade_id": "attention_impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,7 +100,9 @@ check_masked_attention(attention)
 from gptlab.grading import record
 _g = torch.Generator().manual_seed(2024)
 _q, _k, _v = (torch.randn(2, 4, 5, 16, generator=_g) for _ in range(3))
-_out, _w = attention(_q, _k, _v)
+from gptlab.grading import unavailable
+with unavailable("torch.nn.functional.scaled_dot_product_attention", "gptlab.model.attend"):
+    _out, _w = attention(_q, _k, _v)
 record("output", _out)
 record("weights", _w)
 from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
@@ -172,3 +184,68 @@ q, k, v = (torch.randn(1, 1, 5, 8, generator=g) for _ in range(3))
 out, w = attention(q, k, v)
 print(w[0, 0].round(decimals=2))
 assert torch.allclose(w.sum(-1), torch.ones(1, 1, 5)) and w[0, 0, 0, 0] == 1.0
+
+# %% [markdown]
+# ## 4. Many heads: GPT-2's `CausalSelfAttention`
+#
+# GPT-2 computes q, k and v of all heads with one projection, `c_attn`, from `C` to `3C` features: the first
+# `C` outputs are q, the next `C` are k, the last `C` are v. Head `h` owns features `h·hs … (h+1)·hs - 1` of
+# each (with `hs = C // n_head`), so `(B, T, C)` becomes `(B, n_head, T, hs)` by `view(B, T, n_head, hs)`
+# and then `transpose(1, 2)`. After your `attention`, the heads go back side by side, `(B, T, C)`, and the
+# output projection `c_proj` mixes them. Both projections are `Projection`s (GPT-2's `(in, out)` layout).
+
+# %% nbgrader={"grade": false, "grade_id": "mha_impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention with GPT-2's names: (B, T, C) -> (B, T, C)."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.n_head = config.n_head
+        ### BEGIN SOLUTION
+        self.c_attn = Projection(config.n_embd, 3 * config.n_embd)  # weight (C, 3C): q | k | v
+        self.c_proj = Projection(config.n_embd, config.n_embd)  # weight (C, C)
+        ### END SOLUTION
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ### BEGIN SOLUTION
+        B, T, C = x.shape
+        hs = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, C) each
+        q, k, v = (t.view(B, T, self.n_head, hs).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        y, _ = attention(q, k, v)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).reshape(B, T, C)  # the heads side by side again
+        return self.c_proj(y)
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "mha_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check_causal_self_attention(CausalSelfAttention)
+### BEGIN HIDDEN TESTS
+from gptlab.checks import seeded_weights
+from gptlab.grading import record, unavailable
+_cfg = GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=4, n_embd=32)
+_x = torch.randn(2, 9, 32, generator=torch.Generator().manual_seed(44))
+with unavailable("gptlab.model.CausalSelfAttention", "gptlab.model.attend",
+                 "torch.nn.functional.scaled_dot_product_attention"), torch.no_grad():
+    record("mha", seeded_weights(CausalSelfAttention(_cfg), seed=44)(_x))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. It is GPT-2's attention
+#
+# Load the weights of the first block's attention of the course's GPT-2 model into yours: same names, same
+# shapes, same numbers.
+
+# %%
+from gptlab import GPT
+
+torch.manual_seed(0)
+config = GPTConfig.from_preset("nano", vocab_size=65)
+course = GPT(config).eval().transformer.h[0].attn
+mine = CausalSelfAttention(config)
+mine.load_state_dict(course.state_dict())
+x = torch.randn(2, 10, config.n_embd)
+with torch.no_grad():
+    gap = (mine(x) - course(x)).abs().max().item()
+print(f"largest difference from the course's attention: {gap:.1e}")
+assert gap < 1e-5

@@ -86,18 +86,18 @@ def test_a_correct_answer_written_another_way_gets_full_marks(graded):
 
 
 @pytest.mark.parametrize("student, expected, note", [
-    ("syntax_error", {"mask_test": 0, "attention_test": 0}, ""),
-    ("exception", {"mask_test": 1, "attention_test": 0}, ""),
-    ("infinite_loop", {"mask_test": 0, "attention_test": 0}, "time limit"),
-    ("sys_exit", {"mask_test": 1, "attention_test": 2}, ""),
-    ("os_exit", {"mask_test": 1, "attention_test": 0}, "kernel died"),
-    ("segfault", {"mask_test": 1, "attention_test": 0}, "kernel died"),
-    ("huge_allocation", {"mask_test": 1, "attention_test": 2}, ""),
-    ("monkeypatch", {"mask_test": 0, "attention_test": 0}, ""),
-    ("not_json", {"mask_test": 0, "attention_test": 0}, "not a readable notebook"),
-    ("not_a_notebook", {"mask_test": 0, "attention_test": 0}, "not a readable notebook"),
-    ("writes_outside", {"mask_test": 1, "attention_test": 2}, ""),
-    ("reads_solutions", {"mask_test": 0, "attention_test": 0}, ""),
+    ("syntax_error", {"mask_test": 0, "attention_test": 0, "mha_test": 0}, ""),
+    ("exception", {"mask_test": 1, "attention_test": 0, "mha_test": 0}, ""),
+    ("infinite_loop", {"mask_test": 0, "attention_test": 0, "mha_test": 0}, "time limit"),
+    ("sys_exit", {"mask_test": 1, "attention_test": 2, "mha_test": 2}, ""),
+    ("os_exit", {"mask_test": 1, "attention_test": 0, "mha_test": 0}, "kernel died"),
+    ("segfault", {"mask_test": 1, "attention_test": 0, "mha_test": 0}, "kernel died"),
+    ("huge_allocation", {"mask_test": 1, "attention_test": 2, "mha_test": 2}, ""),
+    ("monkeypatch", {"mask_test": 0, "attention_test": 0, "mha_test": 0}, ""),
+    ("not_json", {"mask_test": 0, "attention_test": 0, "mha_test": 0}, "not a readable notebook"),
+    ("not_a_notebook", {"mask_test": 0, "attention_test": 0, "mha_test": 0}, "not a readable notebook"),
+    ("writes_outside", {"mask_test": 1, "attention_test": 2, "mha_test": 2}, ""),
+    ("reads_solutions", {"mask_test": 0, "attention_test": 0, "mha_test": 0}, ""),
 ])
 def test_broken_and_hostile_submissions_cost_only_their_own_points(graded, student, expected, note):
     r = graded[0][(student, "04_attention")]
@@ -127,7 +127,7 @@ def test_gradebook_and_feedback(graded):
     assert len(rows) == len(results)
     row = next(r for r in rows if r["student"] == "mistake_unscaled")
     assert (row["exercise"], row["mask_test"], row["attention_test"], row["total"], row["max_total"]) == \
-        ("04_attention", "1", "0", "1", "3")
+        ("04_attention", "1", "0", "3", "5")
     assert row["block_test"] == ""  # another exercise's test
     text = (out / "feedback" / "mistake_unscaled.md").read_text()
     assert "attention_test | 0 / 2" in text and "mask_test | 1 / 1" in text
