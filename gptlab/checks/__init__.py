@@ -15,5 +15,6 @@ from .blocks import *  # noqa: F401,F403
 from .causal_lm import *  # noqa: F401,F403
 from .gpt import *  # noqa: F401,F403
 from .loading import *  # noqa: F401,F403
+from .training import *  # noqa: F401,F403
 from .kv_cache import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
