@@ -17,6 +17,7 @@ from .embeddings import *  # noqa: F401,F403
 from .generation import *  # noqa: F401,F403
 from .gpt import *  # noqa: F401,F403
 from .loading import *  # noqa: F401,F403
+from .training import *  # noqa: F401,F403
 from .kv_cache import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
