@@ -85,6 +85,13 @@ _names = {id(p): n for n, p in _m.named_parameters()}
 with unavailable("gptlab.train.make_optimizer"):
     _groups = param_groups(_m, 0.05)
 record("decay", sorted(f"{_names[id(p)]}={float(g['weight_decay'])}" for g in _groups for p in g["params"]))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNql0t1KhUAUhuF7Wcc2zFqwT4SuJEImHXNq/GGckhDvPbfRLoIO/NaRiL58Mj4rNb52H1Su5PIYqWR/Zy8FpePGGmstF/Tu4pu/
+vhOy72cqH1Z6DUNDJc050e05xb7qvGvM4sNzl+/3/EJb8c/LOblhbsfU+2Q6Y43LeTB1dVyegpuvOVZr5qc0vuDzRw3Nx6FiYPfI
+fgZPhYLtCbTXx2k/n7YGNm8pdLBfNfhbf8XAOKtMs9Y0q0yz1jRjphk1zZhpRk0zbppVplljmpWmRWVatKZFZVq0pgUzLahpwUwL
+alpw06IyLRrTojK9H1V7cvJIzp7uMvnzH7fkP9Fj8R3FMGfatu0Tg7g7KA==
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -119,6 +126,15 @@ from gptlab.grading import record, unavailable
 with unavailable("gptlab.train.learning_rate"):
     _lrs = [float(lr_at(s, 6e-4, 6e-5, 7, 50)) for s in range(0, 60)]
 record("lrs", _lrs, atol=1e-10, rtol=1e-7)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNrtlruOE1EMht/l1GHk67GdV1ltMdIGERFYtBloorw7jshCm79AoqCb0fiT7/7nMk5v57G/jHV7PY09Hz4w7cbb+wvFbvxYT98P
+N5PjdvjStk+X8bJuaz/k4sEm6dGW/rwbn49fX8Z+fDy9rtvYjfOn9VuTT8/X3W+GFiLiO8YAI+++AEZ/eTEFmDsiBTB+T8cAZv4l
+W6+SqOCAmGCRICjnUjeyhPxkugtPgRjhNDUotjALJkH64dPNVSHEnaOMkTF20yAjh0qgTJmW2EiG3TYAGX0nCe7dRMatB4CJi5Ax
+sKDpmoXUoHtj7iaQH3WvlEBOk3X+EdgqaDspIUZqrVHtq5DQ1MuVRJD2aMc2qQxibqlUTyrCdOVmRSCMJJUnJBwyOSgKOjrSt1lE
+ChIbMWuVEii2HmozD2QKOEtt9nZD4ilZXTrIjzeUkkh7WtNaS2oiteYOjdmhi8itB+VlUA367khLw4NbWou5zdnH4PEflf658c4m
+vB5nYonkFhKaCMMtVqlAaHOZ1reAlRFGMkIKCW0uFNJrqgYw/03/edM/307H8zau1+tPpDR+PA==
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -164,6 +180,15 @@ with unavailable("gptlab.train.Trainer"):
         _losses.append(float(train_step(_m, _opt, _micro, 0.3)))
 record("losses", _losses, atol=1e-4)
 record("wte", _m.transformer.wte.weight[:3], atol=1e-5)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqVUsuOE0EM/Jc+TyK/7d5fWeUQaYOICASRWThE+XdqpkcKHBYJaQ5xXHY93Pd2ud5up1t7ubfjfL20F9oTEU/tx1/Vz+Pl/bSA
+zvPpK9Cv9/Z2nI/4oXthK7eUw9S+nL+9tZf26XI9zm1qt8/H75h6PTymP/Ei6hT/AWfzqH/hn73L+Ta3x2Nqv+bT0xSfduQfetqo
+8D9LdRMxm3ZL1U21SnhCIZxkHOyjleTe03VUzF6hmSuQDHOZshRUzFokxivQqMrV+4ozfOE2cF07UimNpVKLjpW+wjKyOHKT5Ead
+dFXE2Jbdc2gQkuLM0SKcQ6lnxJR7j57VqyODmHaxh1pBoGskCxmlMFwOAgkrS9ro4FhxK5caTfcwEK4+TcCd4Fi1cBFEm67ssCjR
+vduWB/diHzjsUIS8bkAQJik9xpAtMfJgoiWeLhE6gmPRRKy87ucOvXAgW/jQ7hoDSFH4UrJvdhxxGWIddghvT5O2yIydcOLR88C1
+nEk3nYUkaFC4Gtfz2gl6nGiToiCXkYii7sGDTAsD1DfmwhDGatzU0EI59lkIzis5XhYtx4BC8o8fvE4ch8fj8RtJZtuK
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -195,6 +220,11 @@ _val = [(torch.randint(0, 25, (3, 12), generator=_g), torch.randint(0, 25, (3, 1
 with unavailable("gptlab.train.Trainer"):
     record("val", float(evaluate(_m, _val)), atol=1e-5)
 record("back_in_training", _m.training)
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNqVzMEKgzAQhOF3mXMqGyUH8yoistbUBkMi6dqL5N1rvRSPPQ588+8Y+b4MPg6S2UcfZ9gdLCnAancjo5DPQRURaYU3h819zcTC
+sJ3kzfUKi48TLMZ0WIXXk9cDdX0p5+PPZlPVtdFtY37hR0gs13L5ANX1OhA=
+""")
 ### END HIDDEN TESTS
 
 # %% [markdown]
