@@ -245,8 +245,9 @@ assert scores["beam search, 4 beams"] >= scores["greedy"] > scores["sampling, te
 # Each change also samples a continuation with exactly those settings. (top-k 0 and top-p 1.0 mean "off".)
 
 # %%
-# The prompt ends where a new line of verse begins: many next characters are plausible, so top-p has a choice.
-EXPLORER_PROMPT = "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n"
+# The prompt ends after a speech, where the next speaker's name begins: many next characters are plausible,
+# so top-p has a real choice to make.
+EXPLORER_PROMPT = "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
 kept_by_p = {p: kept_at(EXPLORER_PROMPT, top_p=p) for p in (1.0, 0.9, 0.75, 0.5)}
 print("tokens top-p keeps after the explorer's prompt:", kept_by_p)
 assert kept_by_p[1.0] == tok.vocab_size and kept_by_p[0.9] > kept_by_p[0.75] > kept_by_p[0.5] > 2

@@ -390,8 +390,12 @@ beats = {}
 for name, (higher, sota, row) in PAPER_TABLE_3.items():
     beats[name] = row[-1] > sota if higher else row[-1] < sota
     print(f"{name:<19}{sota:>8}" + "".join(f"{v:>9}" for v in row) + f"   {'yes' if beats[name] else 'no'}")
-datasets = {name.split(" (")[0] for name in PAPER_TABLE_3}
-won = {d for d in datasets if all(beats[n] for n in PAPER_TABLE_3 if n.startswith(d + " "))}
+def dataset(name):  # "CBT-CN (ACC)" -> "CBT": the paper counts the Children's Book Test once, with two columns
+    return name.split(" (")[0].split("-")[0]
+
+
+datasets = {dataset(name) for name in PAPER_TABLE_3}
+won = {d for d in datasets if all(beats[n] for n in PAPER_TABLE_3 if dataset(n) == d)}
 print(f"\nstate of the art on {len(won)} of {len(datasets)} datasets: not on {sorted(datasets - won)}")
 assert (len(won), len(datasets)) == (7, 8) and datasets - won == {"1BW"}  # the paper's "7 out of 8"
 # bigger is better on every dataset from the smallest model to the largest
