@@ -287,12 +287,12 @@ plotting.line_plot({"untrained GPT": per_position, "bigram": -np.log(bigram[x.nu
 # tokens are, not on *where* they are: shuffle the earlier tokens and, without position information, the last
 # token sees exactly the same set and predicts exactly the same thing. "dog bites man" and "man bites dog" would
 # be one text. GPT-2 therefore adds a learned **position embedding** (`wpe`, one vector per position 0 … 1023) to
-# each token's embedding before the first block. Checked on a small random model, with and without its
-# position embedding:
+# each token's embedding before the first block. Checked on a small random one-layer model, with and without
+# its position embedding:
 
 # %%
 torch.manual_seed(0)
-probe = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32, dropout=0.0)).eval()
+probe = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=32, dropout=0.0)).eval()
 seq = torch.randint(0, 65, (1, 12))
 shuffled = torch.cat([seq[:, :-1][:, torch.randperm(11)], seq[:, -1:]], dim=1)  # earlier tokens reordered
 with torch.no_grad():
@@ -302,6 +302,12 @@ with torch.no_grad():
 print(f"change in the last position's logits after shuffling the earlier tokens: with positions "
       f"{with_positions:.3f}, without {without_positions:.1e}")
 assert with_positions > 1e-3 and without_positions < 1e-5
+
+# %% [markdown]
+# With more than one layer the equality no longer holds exactly even without `wpe`: each earlier token sees a
+# different prefix through the causal mask, so its hidden state carries a little order information into the next
+# layer (causal models without position embeddings can learn some order this way, Haviv et al. 2022). GPT-2
+# does not rely on that; it gives every position its own learned vector.
 
 # %% [markdown]
 # ## Your turn
