@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from .grading.cells import run_cell
 from .grading.release import nbgrader_meta
 
 
@@ -44,8 +45,6 @@ def mine(exercise: str, folder: str | Path = ".") -> types.SimpleNamespace:
     ``exercise`` may be given with or without ``.ipynb``. Raises :class:`NotWrittenYet` naming the notebook
     and the cell when the file is missing or an answer cell fails to run.
     """
-    from IPython.core.inputtransformer2 import TransformerManager
-
     path = Path(folder) / (exercise if exercise.endswith(".ipynb") else f"{exercise}.ipynb")
     if not path.exists():
         raise NotWrittenYet(f"{path} not found: save that exercise (File > Save) in {Path(folder).resolve()}")
@@ -57,11 +56,10 @@ def mine(exercise: str, folder: str | Path = ".") -> types.SimpleNamespace:
     if not answers:
         raise NotWrittenYet(f"{path} has no answer cells (nbgrader 'solution' cells): is it an exercise notebook?")
     namespace: dict = {"__name__": f"exercise_{path.stem}"}
-    transform = TransformerManager().transform_cell
     for kind, sources in (("setup", setup), ("answer", answers)):
         for n, source in enumerate(sources, 1):
             try:
-                exec(compile(transform(source), f"<{path.name}: {kind} cell {n}>", "exec"), namespace)
+                run_cell(source, namespace, f"<{path.name}: {kind} cell {n}>")
             except NotImplementedError:
                 continue  # a piece not written yet: whatever else the notebook defines still loads
             except Exception as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import run_cell
 from .release import NBFORMAT, nbgrader_meta, release_notebook
 
 _BEGIN_END = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
@@ -92,21 +93,18 @@ class CheckFailure:
 def self_check(solution_nb, answers: dict[str, str], name: str = "notebook") -> CheckFailure | None:
     """Run the student-visible cells (hidden tests removed) top to bottom in a fresh namespace in this
     process; return the first cell that raised, or None if every cell ran."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     import matplotlib
     matplotlib.use("agg")
     import matplotlib.pyplot as plt
 
     nb = student_notebook(solution_nb, answers, name)
     namespace = {"__name__": "__main__"}
-    transform = TransformerManager().transform_cell
     try:
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             try:
-                exec(compile(transform(cell.source), f"<{name} cell {i}>", "exec"), namespace)
+                run_cell(cell.source, namespace, f"<{name} cell {i}>")
             except BaseException as exc:  # a student's cell may raise anything, SystemExit included
                 meta = nbgrader_meta(cell)
                 return CheckFailure(i, meta.get("grade_id") if meta.get("grade") else None,
