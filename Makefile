@@ -33,8 +33,11 @@ $(LAB_SETTINGS): jupyterlab_overrides.json $(VENV)/.installed
 lab: venv
 	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS) notebooks/00_start_here.ipynb
 
+# The suite runs on TEST_JOBS processes (pytest-xdist; conftest.py shares out the cores).
+# A single file, serially:  .venv/bin/python -m pytest tests/test_model.py
+TEST_JOBS ?= 2
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadscope
 
 notebooks: venv  ## re-run every notebook in place and refresh its paired .py file
 	$(BIN)/python -m gptlab.notebooks execute notebooks/*.ipynb solutions/*.ipynb
