@@ -77,3 +77,11 @@ def test_bigram_loss_check():
     fails_with(checks.check_bigram_loss, lambda c, ids: bigram_loss(c, ids, transposed=True), "transposed")
     fails_with(checks.check_bigram_loss, lambda c, ids: bigram_loss(c, ids.flip(0)), "backwards")
     fails_with(checks.check_bigram_loss, lambda c, ids: bigram_loss(c, ids, dim=0), "over columns")
+
+
+def test_an_unwritten_answer_says_so():
+    def stub(*args):
+        raise NotImplementedError
+    for check in (checks.check_log_softmax, checks.check_causal_lm_loss):
+        with pytest.raises(NotImplementedError):
+            check(stub)
