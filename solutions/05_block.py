@@ -14,21 +14,24 @@
 # ---
 
 # %% [markdown]
-# # Exercise 5 · A Pre-LN transformer block
+# # Exercise 5 · The transformer block, Pre-LN and Post-LN
 #
-# **Goal:** write the forward pass of GPT-2's transformer block and see that it drops into the real model.
-# GPT-2 puts LayerNorm *before* each sublayer and adds the sublayer's output to an un-normalised residual
-# stream: `x = x + attn(ln_1(x))`, then `x = x + mlp(ln_2(x))`. (The 2017 Transformer normalised *after*
-# the addition, "Post-LN", which trains badly without a learning-rate warm-up when it is deep.)
+# **Goal:** write the forward pass of GPT-2's transformer block, see that it drops into the real model, then
+# write the 2017 Transformer's order beside it and measure, at initialisation, how differently the two pass
+# gradients back. GPT-2 puts LayerNorm *before* each sublayer and adds the sublayer's output to an
+# un-normalised residual stream (Pre-LN): `x = x + attn(ln_1(x))`, then `x = x + mlp(ln_2(x))`. The 2017
+# Transformer normalised *after* the addition (Post-LN): `x = ln_1(x + attn(x))`, then `x = ln_2(x + mlp(x))`.
 #
-# **Difficulty:** ★☆☆ · **Expected time:** 15 minutes
+# **Difficulty:** ★★☆ · **Importance:** 🔵🔵🔵🔵⚪ · **Expected time:** 30 minutes · Follows course notebook
+# 03 (Pre-LN and Post-LN)
 
 # %%
 import torch
 import torch.nn as nn
 
 from gptlab import GPT, GPTConfig
-from gptlab.checks import check_pre_ln_block
+from gptlab.checks import check_post_ln_block, check_pre_ln_block, init_random
+from gptlab.gradients import block_grad_norms, xavier_init_
 from gptlab.model import MLP, CausalSelfAttention
 
 # %% [markdown]
@@ -59,12 +62,13 @@ class PreLNBlock(nn.Module):
 check_pre_ln_block(PreLNBlock)
 ### BEGIN HIDDEN TESTS
 from gptlab.checks import init_random
-from gptlab.grading import record
+from gptlab.grading import record, unavailable
 torch.manual_seed(11)
 _cfg = GPTConfig.from_preset("nano", vocab_size=65)
-_block = init_random(PreLNBlock(_cfg).eval(), seed=11)
-with torch.no_grad():
-    record("block_out", _block(torch.randn(2, 6, _cfg.n_embd) * 2))
+_x = torch.randn(2, 6, _cfg.n_embd) * 2
+with unavailable("gptlab.model.Block"), torch.no_grad():
+    _block = init_random(PreLNBlock(_cfg).eval(), seed=11)
+    record("block_out", _block(_x))
 from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
 expect("""
 eNo1mduOXLcRRf9lnlsNksXiRb9iGIESO0hgIQoSOS+G/z1r7zqCXnpmTvOQVftW1B8ff/367W+//eXb798/Pv/x8eX7t68fn/uv
@@ -117,17 +121,96 @@ HdbjAdsXVPz59fHbP//1y8fnj79//fbl+8fr47//+PLvXz8+/zReTDLn5z///PP/f5NeNA==
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 2. It is GPT-2's block
+# ## 2. The Post-LN block
+#
+# Same submodules, same names; only the order changes: each sublayer reads the stream as it is, its output
+# is added, and the *sum* is normalised. Write `forward`.
+
+# %% nbgrader={"grade": false, "grade_id": "post_ln_impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class PostLNBlock(PreLNBlock):
+    def forward(self, x: torch.Tensor, **attn_kwargs) -> torch.Tensor:
+        """x: (B, T, C) -> (B, T, C), every sum of the stream and a sublayer normalised."""
+        ### BEGIN SOLUTION
+        x = self.ln_1(x + self.attn(x, **attn_kwargs))
+        x = self.ln_2(x + self.mlp(x))
+        return x
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "post_ln_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check_post_ln_block(PostLNBlock)
+### BEGIN HIDDEN TESTS
+from gptlab.checks import init_random
+from gptlab.grading import record, unavailable
+torch.manual_seed(13)
+_cfg = GPTConfig.from_preset("nano", vocab_size=65)
+_x = torch.randn(2, 6, _cfg.n_embd) * 2 + 0.5
+with unavailable("gptlab.model.Block"), torch.no_grad():
+    _block = init_random(PostLNBlock(_cfg).eval(), seed=13)
+    record("post_block_out", _block(_x))
+from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
+expect("""
+eNo9md2OZLcNhN9lrtsDifqj9lUMw9jEDhJ4kTXsdW4Mv3u+Kp4xFgv0dJ+WRLJYVVT/+fbr19+//fiPL1//+cuPX//49vbpz7fP
+375+efvUf/6urdfbb/6jvbfW+uvtf5+//PGznvnp87fPb5++b+97jTl22+vF63PHzRzr1d9XrjbmvLzd+rh3jsijZ2LHnJ3X3/X3
+sffNkff1XXufq53RZ2z9MdrIzLX89dlyzpl98seKuRef1FfaaDNvG1qrrRtn7cFDcTNi9tV5Pda+h0NePbPaWvP0w/k4dZ9zac3k
+TPw/tfMdvZ/ofp5gdpu9Npt51r2dzeKdaOLekSzETvf0pX1XRu55dtfzPXqu3Zv/iGwZK5Yy0GLPFaOf9Cf97Eak3jxnkJI8jpRD
+9B184Nja6k1vc7JJaud8xXu7EXlv+NzrtHtGKrZNIQhbZeiTwIjSCdq5Zp1nUI3oo+uJuzfnVK7O2eNQtaNHzmwrbk/VbJFYXnuj
+3jOV26k8sMmlZDoYaZpXqdNDK2+fJ7ej6qTnttAphko+Sc1WhCzVlGJtHXcdPvPWc/h8R8dbU+dsBZfZ+zgpUFyebWO01PsngEvP
+qt9eq59xskIe5+7CV9yxIoCVdyDJre1T24HM1SiE/iCHfLa8iYKmzKkcnJy5Oa+xBkhiE7hwtCnSiKsqsRBReLcGLKbyN2rv7IJh
+6MuxFfhV1OPGym0YgfAWzS2S9AGrKsNKd6PYs1btZ/XRYjqGvic9eYYRT5AE1H060neCs/B+vx249bFBS1dvAhJB8AZtulVRwj97
+gsjur7Y17/bbPYEoCMzqit0ucer15nkKMtTx4I+Q/+5Glp/DKAVnRx2jICGHQxTnNd9JG/03ap1oZ641q/nByJnXH9DdqylsJ3Im
+ZyNubQeKLuSh+EH/du59vtZGj3b70lMH7I3D2tp8syiU4YX5uOfTdyyfOxuF1mMQ1d0U1c2x6IMAKst/dHC27qnD0JOTBh0qN4+P
+dlxGEk9YhXbWOZDVqJxQJPC0vO7h27sWpURtPOWKuUZUOs/R8xzFm9HwNG/TB1S9UaV2qtU74IIdKllNRAaGJjCjXt2cpvPPfVqa
+Dttm5+a4OUyjMbM/W4wUH8+H4dbgtP7j3ibCo1HFm2QajijYsQckwYZB4FBBFDY35+az7gA7/UiGTaIkkq92c81gM/Drvqa52vUT
+R9AZ9U36kDrC8c7BAbxJq1UHQyHISnf1Y5MSCiMaBIP0V4FqNoKGNotHWoMWuwmjQcd5Y1uQFrEhPGJIsj9paxMSdBTk3xSGhCxx
+40v8MqDuqa4AWgv1mr1YpI2YqpBCZhVSc0vxOE66AyFKBKX1Ckf8TrFVIR1t9lN8LCAm1PHs3Dv8dr2sDud2dXKW+pMcFDVMKeMu
+SkLXDo3o8Da8t8hikVIuaMndDTIDOetABTnaULLAqx4GdWbYgyBrIena3IjOOk9tKeaUtgClDLrL0poZsNp5cDiV6+pgeA3pq04D
+oJv49eXZ+Y7PCGgCYcqqE0KZrYgdANJUaxV/D6iQlYSXGHp5hDoakPgeIRNhSw5tJ5oa2ieAD+HJpa9Ouot4C+JH3FIQZxE8w7Zk
+dgn03k6fpIqGWh+A1PsyIYoe0OxjQIGNlg9Hk3FAJ7jHO4QMyXb3XRdpPgUmPNjLG0ywO+4UF5ByFApZ814HNwQTpE+BHIQskWUf
+zhQ91mKkggxJ49TPm6/vFWoEKLCUi+4n5F3yiEyctkveUBVpT/VHqCO2dNbgmCZTWgspkXiV2wAaq7mqeC+ZkGmrQ+qA8jU9QFLY
+j7I9tMc4vayegkEURyUb8Fd3hIwh1RQ8QTla7CXVC9viQCIgVCpb+9LqKgbrUAAkMm8xrcBReZuHh+0d1aGSoTyuwCFydYCamIxi
+VoylRb6y9IFtVhaVIr/Z70PWUica9fiQKCWs2cuzyJjFqG6BYRArUg+bAKusUBUGnSZcHbqX1rjVLvKS5aJaDK9+XWvEjxORFjsk
+VschDavXpdR3K3LSRGjLejOBLVAej7uSW26lN4kbRaO8H91DVspQY34GbRWGHCKz8DMlaVdSK6wp7UNnhe1LAXiISlUTQ/jJQ3Yw
+bMH5nQ9hD3Xeyy6Vt2+dClZtoqACP1REmVsv4wYCH3HFmZC3OnqQqCZKKI8hxbElI4cD2j9uqcWa5KlkjWmjXI6iXpRIHQrOIBP7
+S1K/Aivsh5PoRT0y79AOZlMQhZkJrPv1FIKYHFbxB7wOwO2+6RlkaDwEQhIRvdeg/OD/lDbxQMhfuuFYFVGxFwmBrtVoISyCgGXy
+ZE+mpsfKkQQkECoyOHEQTwnIAOCFTE28lH+Gxb3B0XGLhhBzNtY4AP8DnO0e7gGFRvkp7BMJ0VctGgwc1P+WUMA+0EN43pCBH9Vy
+6K4iK7qBPrbZh3kheA7dWt2cgZBCPVU/nF8XMV+rDr205YHIGIQbwKeGCqEI9VAtSQyyLTpRTdq5NeFhG01uhZyDZR2PwLIee9xT
+YxN26+FZ3NlqUmJjcwlppXdi8hblYLHvRzPf9ciGxI0qSpe0oSziz+xS16dHhB6ekjbQnu1BLB4apc2SY3CMiuJoTfYaXmt9vpbK
+pTAoN0dmDX38p+glrDc0SLqDpBx04a38HDHcKvETgaZpeIhEwI7dLUe8j1XWweiCwiDNrt2av405hdrzITY4izHZeiGyVjc4GmQa
+XZ9lDIV91q7+a9p+PaKpwaRsm5SwtyyYIwwaBTVb5KR8aXYgSHzeqQsBZoh43DfqTBIZqCqPMghjewM6ecuN2Oli70NabImFRalO
+PcRmFM3JXrpEgGqqyiGbUPqOGWUs0BhgvwgZAns76xlynnqpIUgjwfp7bspHG1lEbKgd6BH67T7adSnRlLmCnrem1moMTALo6eUa
+0HbQeuxIg3Mz/xSVsaIMmIG3nKdbM6Rs8fToTLtjEMrVhY1htQgiRbZ7XUCgErxa8lsE0UEMdsj+hgBall3sCqf1qOkXIUZmlEky
+QXg1fTDBIJXhepL0owmx2IbGwME+fvJiWHZBA9RSqo9pGQEW3VmNZUmc4CWphz7MpBop4ZnnjkJW29iZ6Ctd+Kquu66HnAf0JVIq
+Tk8WKXZRr+W0avQuEYgaNBMUYUumMo3CiL5nkYXkfjg/0mjiaepfARu5e3gDf/aoHV6cgCPLsdMkLBWPkQRhOwppmku3mQxzqdJ4
+s2Ua0HWHEjqvPhN9X0pmlHoiJlVzlwhucIf0reVLA91o7eoi308Z1tSUZGEjXFSqsmrg09BK7PYi9KTGyIIQcIDyfeSUEh8bKbj2
+6AKgrjAAQdRMiNiSK11CSSB0eeB+0K0QtSrdZrbUgP4w7u1A5nGRKBR8WGiirzX3nOJ9qTPdoRLjV6GUmiWuZsM7HwuHZMUD5GA+
+k82tGJhSc1ujEW6MaT81wzOrM3GU6E8NFNPRjzJxhgGYkeyXCpLFglni23YJMWzQ6x6AU+lTGx7dcdEBRVATh9P2Q1ChUSmfM6I3
+cV1eVO7jQmUz2NGpvsgDJFT0ltdQW+TTRkN+zufCxmHNnktNjTxYzfKXGATsQzVqSIzkn2XhKXZTpw3BqsE8JQwohK4JsrDNuWFl
+34LQ7ZBsWQq8wtQFDAzEFHt0Myr0YBAwyO5GCA/qeO4dyMEp3WGKQEPB0tPh+JLolbYh61UDj6aW5ZGKoFJ3emWVdLNIbD4aC4qc
+vUHzFx5cwXzI4jMvZcM2PAPD5d1WHle3wVQy7Ikbh8KBGIn6KkD0jS5pI+Z89EsTXFkC0MPbvpAJEROglHsjdhS4jkowvj4tuSSJ
+UGg+Vz4w0GOiGXrASK/jaXYlpSUEukyDN+uOk+4jDWN+eH6Pe8UNqXEoHnHbujjEKOgsR5JUjKZxSHRi03LOlLkr2V8ysFG6MNij
+m/DJBqN6zeMcAV2IVRff4IoZRwaDZhgyy14/5Lj3taWc68P/kXmN6uNx6WnjWaQN288iQ9CP/866jkB/ZYo8fqE4muDPcxk2dYs6
+e6GJ2cQ7czQO8tzZAAt0265V15CQi1udcU05mXVXqJtZTduWMghHqWI2hXWrcbBbNHTaHQbVyQ/bfJU32cxBP/FPk55StdHf5+pC
+N1JyaeYDOEdXVsUNdAc9rguFxaTsJpV159tZt/G+ItRN98eXGxTczFqomKTq7+tCXtalKZTKzv4VIm2Uel11s44ErPpCV6/TSZf8
+gATPvEjZlT2oe8OpXwXqyg4328QPrg1ecmk+rylyy5lnuXmNaDxWKk0Xjc7J666c8q+agpm2UjAxGLXs3HXBbwk2AJEDmlNPpKCV
+phlESbbC6GDMhZc+PNDSFGEvAelJW58bb0S/+y6xiyFERs/vK5xRvtlejywg7Pe5ktevCe0Zp4auWqJMne7JEE7TgvpaP0WEhQ68
+0iQpttRE3XyhOHSdqxFi6DW+bOgnnbo4wfbJRzp52OCu69NiD/+SEr4pJ60y6v51B6Py8esIczK2w1wIc5Db5Wl84rGI2z+CpH4K
+S3PZ0D1kWVconYxmqzMvP16XrMAU1rLHB47TBuSH19sv//nvT2+f3v715evnb2+vt9///fnXn98+fR+v/Zr5w19//fV/tCGFEg==
+""")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. It is GPT-2's block
 #
 # Put your block into a `gptlab` model in place of each of its blocks, with the same weights: the logits
 # must not change.
 
 # %% nbgrader={"grade": false, "grade_id": "swap_impl", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def swap_in_blocks(model: GPT) -> GPT:
-    """Replace every block of ``model`` by a PreLNBlock holding the same weights; return the model."""
+def swap_in_blocks(model: GPT, block_class: type = PreLNBlock) -> GPT:
+    """Replace every block of ``model`` by a ``block_class`` holding the same weights; return the model."""
     ### BEGIN SOLUTION
     for i, old in enumerate(model.transformer.h):
-        new = PreLNBlock(model.config, i)
+        new = block_class(model.config, i)
         new.load_state_dict(old.state_dict())
         model.transformer.h[i] = new
     return model
@@ -136,7 +219,7 @@ def swap_in_blocks(model: GPT) -> GPT:
 
 # %% nbgrader={"grade": true, "grade_id": "swap_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 torch.manual_seed(0)
-model = GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval()
+model = init_random(GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval())  # distinct LayerNorm weights
 idx = torch.randint(0, 65, (2, 12))
 with torch.no_grad():
     before = model(idx)
@@ -145,33 +228,93 @@ assert all(isinstance(b, PreLNBlock) for b in model.transformer.h), "every block
 assert torch.allclose(before, after, atol=1e-5), "the logits changed: the blocks compute something else"
 print("✓ the model with your blocks gives the same logits")
 ### BEGIN HIDDEN TESTS
-from gptlab.grading import record
+from gptlab.grading import record, unavailable
 torch.manual_seed(5)
-_m = GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval()
+_m = init_random(GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval(), seed=5)
 _idx = torch.randint(0, 65, (1, 20))
-with torch.no_grad():
+with unavailable("gptlab.model.Block"), torch.no_grad():
     _m = swap_in_blocks(_m)
     record("types", [type(b).__name__ == "PreLNBlock" for b in _m.transformer.h])
     record("logits", _m(_idx)[0, -3:])
 from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
 expect("""
-eNqtlsFunDcMhN9lz5tApERK8qsEObiI2xp16yDZFCgCv3s/ktrk2kMRINjfkihyZjjU98vL62/Pt6+Xh++Xx9vry+VBnt41u16+
-5Ed731qT6+Xvx5dvT7Hn0+Pt8fLw4R0L21eX1W1d23v1vbZJd353m9Jkz3lll4izSXuPjzZltt7nGLnUOaI+NZd2M21dtTZaH6tt
-7Uo8mebLts4K0flr07Hz1rFti+WKyhxb94505t6iUzxDi5l2X2q5q4/dxE4+fciYNgjAh3bybL4zudbGUDUTLooYY547G7nxdx+e
-8drYg3NjZ0BpNl24IDaKuti22eMDeNpaxqEoaPXWvNVFmmkPjW1istw2+LDg20X4XZFN91rzDqpucG+5DbC397YqndY543tWgQDV
-3H3krULe3FzhFiW05TMXHJKmHUjamGt6QQchoweBCZBb87V9ehYEasFy7TOLmwdLmd4IQFZ+RJ0WsGhibDpmn8WlLPapjAM4CTpC
-Wbm0O5Asz/QQF3yuoh9MBzBn6QoJc42zRGjyMdmlJ/eJQmfBAvAdbkfd65xckgqyNqFIM7ktSJjCsj4q99VkxkofDZr0MDFMQ+uZ
-wHZk55IUTySy0LNUORt+REVLg1Geat0z9/TW5ih8QGeze0Y6XdD9ouBShnDBlioIMZvSFnHvQFudRrI7VIBsR018AWNbVQPdMuiR
-gHF0umJ4BlMHSDiOBRTcpY0jIJ3TBwQm4bMTlhZY1TmLTIfkCn0Mtr3de5wqZB4lTLrVl5TQo+X1aES4ZkF/NX/bFDOLrEZ3TJpt
-FZPUiXJ7cUeutFzrhQItoLaqYSFokcZR/qZceB5ZuRPZo0nr5mic4cdB+Opdtx15QtteM/NF+qh9w3At0XQgkQHxFeyJOxIXEkbt
-lS29yC8rDeAsBgOe0RY8296VrEMEPZIBoAdg9rlG0Ul3wgRiSAgDKcQFtsxo6NwmKJZ/q4pA9Y4M1yiYbW3Nn9S1bKSXILKFCR50
-aP7QdlEhuK7Q/p4mqotuaPs0SqfzcM+qc3U8do7TKThS5axEsOVp9/yahu5yAUUQVSxbaCrkzDvQnBYwOHB2+iFM6IfLjNYP+1PI
-YPL/aQ8O7mUl6L7xrOZZHwVQ41yn3RgXOMbxIwYD2Wu5Mr2HrEc3O9ihIDw3xY+2RrS5l7M2paVllkahGJyQR1YZQ2dmxS3KJd8S
-r2BZSLVVlXDXQ4rJ+RqOCOmmupZLB91Yp4jLT8/hKRsSGEbVgMLU6JakkwkWQv0pTgYSFrc0SZOYFDVHCQyE57juiRPaPpU6de4z
-7QR7agF2wTxCksdQoNx95XSKOUgNkHqtpp1xpubWwO9bKZ1fK6QZt9AnuMYRMI3XtaYmoZhz8z4qgRnoe01HMPMdU7+ydtygH6Bw
-qhFfRzcTHxqVQVvRvTjeKQFPx5f7XUUxGmjfSGPFg6SdUnFf0PUaQY5QGHA7J4h0PH+svkvuQLxXzQI1D47HCa0BhJVfEs9gOAP0
-GBrad2WX97cavRojslURjN54xfhBBd1K7D0PCO20bSuTHYbCsZHE3uJIy0dQ3ImrbgvwOyYYBSUpaD2eHSsJYq6hRj3g4/88quox
-gmUp5pHghPjdMy420IP7O6DDeNHJmVnONNKa6RTKJIqn28fr5Y/nvz5dHi6/vrw+3i7Xy9ffHz/zOPzQr24f396ul9s/n5/+84vy
-+fb0J5s//Hhb3r58e/p5yS+vnPp5x8e36/++8efSy/PX2+Xt7e1fMoNQeg==
+eNqtlsFuXDcMRf9l1hODpChS8q8EWbiI2xp16yKZFCgC/3sPqUGz7aKLOE/zKIm8vPfyfb+8vv3ycvt6efx+ebq9vV4e9fmDzOvl
+Sy/kQUT0evnr6fXbc8V8fro9XR4/fpAHTVHJQSwL87FdfcZVH0zWWiOcR8nlOZZeCd/uK3NqhYd57i06iJk6xIZ6/T7mzLW2Ry9W
+6PJ53kwJddG0Wqypy7ivnl0kuGIHd2TK8NRcPFtws+6zWzx8rIw1602St/o4N46MsLF3pzU3uW+tIlzFvUNskR7/vPf6qjc8ysi5
+1XJ1sjI5P5dI1ir3HD5F1km9nn2OWuylqbHyQMKzzspcyXaLdxXbhqjNWbmqKfmobp4D8Gy6kZ2CnoMOv45QNdlVgD5QsNTuU/Pa
+c9OSLiLn5FbrC2yn5E6tkygdXE/5k/PVfXYJnONbZFqv1nLJ6TI6bTpa/etzzX1XMUvndC2Eq0paZWqjw10z2Nydow06Ykrt4Hdu
+FG0oPGwNs86VvG0P1ZNHDJGt8IJs1ySnXaeuMUfsZX0dsWPsSpWEKjSLKJWccCqFd3W5F13J3pFUuVRX90QFKgJINIQctHx3lJvB
+NJeTOjzYw/K0OyHCXOnFYAvqODvGiEhIUDWhg9wqo3cbK07ehBdjSepqRAgk2dlgwMgxvVP1BZlsNtrktYLGda9R3HDzqg12zgVt
+esF/oRTQ5ciGEktcDpgRhEUzFqktH+csFDj3Hr76LBsGCtnEqb4thySNWgRAI+MuQkN4VZ0QgxB+CE4Rhhq0VryhjxOB1x1qQJT1
+6OiKOLKtENgx2HKAKSBtF8PheqDm1YoYxiHSaKO4JTSv8Ngwj56cNiJdwN7WRezB04xZtEabhpjLg5yQrrnA0EEpcr+Ztm2JU0Ol
+lxTaWWgUT2ozbAiHUfUztKA/cZiBSZlURkUmrNAB37pOAJtL6pl2BuTRMkWBIj5P0rQ2kj/XghdGwZnVWl+YJDrtJgRluo/egYBQ
+HB57moAE4hihd3dHVskS6GH2qWMmbEBohRdqWE3osiw6DgK9AGzMSA9nZrAIreJwF1qYd3tUMaM/nRNOieDAtXesol96ax+IMYUm
+DI1NK2gbMgzf2hNHJeXGfT1eKvdsV4ymrxiOuQooqskc3VGcr1A+poBoYiaaOCCuahLMvHNx7HFUrjuwodUGM+A9Qj0jALtjK6ef
+0eKZAUu7XFSONxzuw5/ZompfQMggc7YMaC0Mkla2Ih8m3tlOnB2R479Un93wAbcoqv226ig8cI2waJZZ2QBNyjazjS+C2hmlSTF+
+0MTu6JnlfdShShyth0GA3bQTpYzhQEKzacAIi9F24Rwk2drnCXMePXHxigK7b94F6opWLh7F+fNYBRChpjNKMCaSxd3vbknnGQ89
+DhlnK/aBCwXJthi9XxRI/e76UVu4vRKRua3tvLpY9rxJvhoP2wMZ3ifAwBTO6AI8BDx6TkxMksGQxS7mOWbWQ5DMB0o68zq4IavG
+49o1Er1v4JiE/v3RYYjOD5MhTxF1ec82Jjx2czrBjAWE7EoRM98pej5fwIO6jwZllgtZ5QSGtMEWf1oiYNGDpm8hLGjUmc0yyuGZ
+O5XMUIRwZsak+2E5P10vv7388fnyePn59e3pdrlevv769CdfYB/HNean9/fr5fb3n8//+bPt5fb8O8Ef//2Au3359vzjkp/e2PXj
+jk/v1/898Mer15evt8v7+/s/VO4zbQ==
 """)
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Gradients at initialisation
+#
+# Xiong et al. 2020 (*On Layer Normalization in the Transformer Architecture*, ICML) show that at
+# initialisation the gradient on the last layers of a Post-LN Transformer is large and does not shrink with
+# depth, while Pre-LN's shrinks like 1/√L; from this they explain why Post-LN needs a learning-rate warm-up to
+# train stably at high learning rates, and they show experimentally that Pre-LN trains without one. Their
+# analysis uses Xavier's initialisation (each sublayer's output about as large as its input).
+#
+# Measure it with *your* blocks: one batch of random tokens, one backward pass, the gradient norm on the
+# weight matrices of the top block, for 4 and 16 layers, with Xavier's initialisation and, for comparison,
+# GPT-2's own (std 0.02, residual projections scaled by 1/√(2L)).
+
+# %% tags=["nbval-ignore-output"]
+WIDTH, CONTEXT = 32, 16
+_g = torch.Generator().manual_seed(0)
+batch = torch.randint(0, 65, (8, CONTEXT + 1), generator=_g)  # (8, 17) random tokens
+inputs, targets = batch[:, :-1], batch[:, 1:]  # (8, 16) each
+
+
+def model_of(block_class: type, ln_placement: str, n_layer: int, init: str) -> GPT:
+    """A GPT whose blocks are your ``block_class``, initialised as GPT-2 does, or with Xavier's init."""
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=65, block_size=CONTEXT, n_layer=n_layer, n_head=4, n_embd=WIDTH, dropout=0.0,
+                       ln_placement=ln_placement)  # "post": no final ln_f, as in the 2017 Transformer
+    model = GPT(config)
+    if init == "Xavier":
+        xavier_init_(model)
+    return swap_in_blocks(model, block_class)
+
+
+BLOCKS = {"Pre-LN": (PreLNBlock, "pre"), "Post-LN": (PostLNBlock, "post")}
+SETTINGS = ((4, "Xavier"), (16, "Xavier"), (16, "GPT-2"))
+top = {(name, L, init): block_grad_norms(model_of(cls, placement, L, init), inputs, targets)[-1]
+       for name, (cls, placement) in BLOCKS.items() for L, init in SETTINGS}
+for L, init in SETTINGS:
+    print(f"{init:6s} init, {L:2d} layers: top block's gradient norm  Pre-LN {top['Pre-LN', L, init]:.2e}  "
+          f"Post-LN {top['Post-LN', L, init]:.2e}  (Post / Pre = {top['Post-LN', L, init] / top['Pre-LN', L, init]:.2f})")
+
+# %%
+post_over_pre = top["Post-LN", 16, "Xavier"] / top["Pre-LN", 16, "Xavier"]
+pre_shrinks = top["Pre-LN", 16, "Xavier"] / top["Pre-LN", 4, "Xavier"]
+post_shrinks = top["Post-LN", 16, "Xavier"] / top["Post-LN", 4, "Xavier"]
+gpt2_post_over_pre = top["Post-LN", 16, "GPT-2"] / top["Pre-LN", 16, "GPT-2"]
+assert post_over_pre > 1.5  # Xavier, 16 layers: Post-LN's top-layer gradient is the larger one
+assert pre_shrinks < 0.8  # Pre-LN's shrinks from 4 to 16 layers (1/√4 = 0.5 in the analysis) ...
+assert post_shrinks > 0.9  # ... Post-LN's does not
+assert gpt2_post_over_pre < 0.1  # GPT-2's init: the comparison flips, Post-LN's gradient is far smaller
+print(f"Xavier, 16 layers: Post-LN / Pre-LN = {post_over_pre:.1f}; from 4 to 16 layers Pre-LN's top gradient "
+      f"x{pre_shrinks:.2f}, Post-LN's x{post_shrinks:.2f}; GPT-2's init, 16 layers: Post-LN / Pre-LN = "
+      f"{gpt2_post_over_pre:.2f}")
+
+# %% [markdown]
+# With Xavier's initialisation your blocks show the paper's pattern: near the output, Post-LN's gradient is
+# the larger one, and it keeps its size as the stack deepens while Pre-LN's shrinks. With GPT-2's own
+# initialisation the comparison flips: each sublayer starts by adding very little, so Post-LN's
+# `LN(x + f(x))` is close to `LN(x)` and the loss barely depends on the sublayers (course notebook 03 takes
+# this apart). This is one batch and one backward pass at initialisation; it says nothing by itself about how
+# either model trains.

@@ -45,8 +45,11 @@ def bidirectional_mask(padding: torch.Tensor) -> torch.Tensor:
 # %% nbgrader={"grade": true, "grade_id": "bidirectional_test", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 check_bidirectional_mask(bidirectional_mask)
 ### BEGIN HIDDEN TESTS
-from gptlab.grading import record
-record("mask", bidirectional_mask(torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]])))
+from gptlab.grading import record, unavailable
+_padding = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]])
+with unavailable("transformers.masking_utils.sdpa_mask", "transformers.masking_utils.eager_mask",
+                 "transformers.masking_utils.create_bidirectional_mask"):  # HuggingFace's BERT-style masks
+    record("mask", bidirectional_mask(_padding))
 from gptlab.grading import expect  # the solution's values, written by python -m gptlab.grading.references
 expect("""
 eNqrVspNLM5WsqpWSizJz1GyMkzVNTDVUSoCcwz0DAwMDHWUyhJzSlNBalISSxKVrKJLikpTdcBEWmJOMSo5cHIDRWC6Ccll9JWM

@@ -5,11 +5,9 @@ import math
 
 import pytest
 import torch
-import torch.nn as nn
 
 from gptlab import checks
 from gptlab.config import GPTConfig
-from gptlab.model import MLP, CausalSelfAttention
 
 
 def fails_with(check, answer, message):
@@ -58,33 +56,6 @@ def test_masked_attention_names_a_fully_masked_row():
         w = s.softmax(-1)
         return w @ v, w
     fails_with(checks.check_masked_attention, all_masked, "entirely -inf")
-
-
-# --------------------------------------------------------------------------------------- Pre-LN block
-
-
-def block_class(kind):
-    class B(nn.Module):
-        def __init__(self, config):
-            super().__init__()
-            self.ln_1, self.ln_2 = nn.LayerNorm(config.n_embd), nn.LayerNorm(config.n_embd)
-            self.attn, self.mlp = CausalSelfAttention(config), MLP(config)
-
-        def forward(self, x):
-            if kind == "pre":
-                x = x + self.attn(self.ln_1(x))
-                return x + self.mlp(self.ln_2(x))
-            if kind == "post":
-                x = self.ln_1(x + self.attn(x))
-                return self.ln_2(x + self.mlp(x))
-            return self.mlp(self.ln_2(self.attn(self.ln_1(x))))
-    return B
-
-
-def test_pre_ln_block():
-    checks.check_pre_ln_block(block_class("pre"))
-    fails_with(checks.check_pre_ln_block, block_class("post"), "Post-LN")
-    fails_with(checks.check_pre_ln_block, block_class("none"), "residual connections are missing")
 
 
 # --------------------------------------------------------------------------------------- the rest

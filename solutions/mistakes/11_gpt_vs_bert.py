@@ -23,4 +23,11 @@ MISTAKES = [
                   "torch.randint(0, vocab_size, (int(random_pos.sum()),))"),
             check=r"draw every random number from generator", loses=("mlm_test",),
             why="the random replacement tokens are drawn without the generator"),
+    Mistake("bidirectional_mask_from_transformers", "bidirectional_impl",
+            source="from transformers.masking_utils import bidirectional_mask_function, sdpa_mask\n\n\n"
+                   "def bidirectional_mask(padding):\n    B, T = padding.shape\n"
+                   "    return sdpa_mask(B, T, T, mask_function=bidirectional_mask_function,\n"
+                   "                     attention_mask=padding.bool())[:, 0]\n",
+            check=None, loses=("bidirectional_test",), feedback=r"write sdpa_mask yourself",
+            why="returns HuggingFace's transformers.masking_utils.sdpa_mask(...) with its bidirectional mask function"),
 ]
