@@ -1,0 +1,7 @@
+"""Everything in gptlab that exists only for speed.
+
+The teaching model (:mod:`gptlab.model`) is written to be read; this package holds what makes it fast
+without changing what it computes: the cached decoding step and the training loss over GPT-2's large
+vocabulary. The model never imports from here. Each module says what it optimises, why, and how the
+tests prove it computes the same numbers as the plain code.
+"""
