@@ -7,7 +7,7 @@ import importlib
 
 from .config import GPT2_PRESETS, PRESETS, GPTConfig
 from .kv_cache import KVCache, kv_cache_bytes
-from .model import GPT, attention_mask
+from .model import GPT, causal_mask
 from .params import count_parameters
 
 _LAZY = {
@@ -19,7 +19,7 @@ _LAZY = {
     "load_shakespeare_char": "assets",
 }
 
-__all__ = ["GPT", "GPTConfig", "KVCache", "PRESETS", "GPT2_PRESETS", "attention_mask", "count_parameters",
+__all__ = ["GPT", "GPTConfig", "KVCache", "PRESETS", "GPT2_PRESETS", "causal_mask", "count_parameters",
            "kv_cache_bytes", *_LAZY]
 __version__ = "0.1.0"
 

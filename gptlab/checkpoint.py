@@ -14,7 +14,7 @@ the old checkpoint is untouched and the leftovers are deleted on the next load; 
 ``checkpoint.json.tmp`` is complete and the next load finishes the replacement ("rolls forward"). A reader
 never sees new weights with an old iteration.
 
-``GPT.from_pretrained(folder)`` loads such a folder through :func:`is_checkpoint` and :func:`load_model`.
+``gptlab.load_pretrained(folder)`` loads such a folder through :func:`is_checkpoint` and :func:`load_model`.
 """
 from __future__ import annotations
 

@@ -542,7 +542,7 @@ def eval_command(args) -> int:
     import torch
 
     from .hellaswag import evaluate, load_items
-    from .model import GPT
+    from .hf import load_pretrained
     from .train import autocast_dtype, init_distributed, pick_device
 
     folder = Path(args.folder)
@@ -550,7 +550,7 @@ def eval_command(args) -> int:
         raise UsageError(f"{folder} is not a folder: give a training run or a HuggingFace GPT-2 folder")
     rank, world = init_distributed()
     device = pick_device(args.device)
-    model = GPT.from_pretrained(folder).to(device)
+    model = load_pretrained(folder).to(device)
     amp = autocast_dtype(device)
     autocast = (lambda: torch.autocast(device.type, dtype=amp)) if amp is not None else None
     try:
@@ -606,7 +606,7 @@ def generate_command(args) -> int:
 
     from . import checkpoint as ckpt
     from .generation import TextStreamer, generate
-    from .model import GPT
+    from .hf import load_pretrained
     from .tokenizers import BPETokenizer
 
     folder = Path(args.folder)
@@ -614,7 +614,7 @@ def generate_command(args) -> int:
         raise UsageError(f"{folder} is not a folder: give a training run (gptlab train --out ...) or a GPT-2 model folder")
     if args.max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1")
-    model = GPT.from_pretrained(folder).to(args.device)
+    model = load_pretrained(folder).to(args.device)
     tokenizer = ckpt.load_tokenizer(folder) if ckpt.is_checkpoint(folder) else BPETokenizer()
     prompt = args.prompt if args.prompt is not None else "\n"
     if prompt == "":

@@ -17,7 +17,6 @@ those of recomputing the window, at the cost of a full forward pass per token fr
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import sys
@@ -27,7 +26,7 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from .decode import DecodeStep
+from .engine.decode import DecodeStep, prompt_logits
 from .kv_cache import KVCache
 from .sampling import check_sampling_settings, filter_logits, sample_from_probs
 
@@ -416,7 +415,7 @@ class _Sequences:
             self.mask[:, :T] = mask
         self.len = T
         self.cache = None
-        self.step = None  # how one token is decoded with the cache; chosen at the first such step
+        self.step = None  # the engine's DecodeStep, or False when the model runs itself; chosen at the first call
         if use_cache:
             room = min(self.block_size, T + max_new_tokens)
             self.cache = KVCache.for_model(model, B, max_len=room)
@@ -452,28 +451,28 @@ class _Sequences:
     def next_logits(self) -> torch.Tensor:
         L = self.len
         cache = self.cache
+        if self.step is None:  # how the model is run: the engine's step for a stock model, else its forward
+            self.step = DecodeStep(self.model) if DecodeStep.supports(self.model) else False
         if cache is not None and 0 < cache.seq_len == L - 1 and L <= self.block_size:
             # Decode one token: the cache holds positions 0 .. L-2.
-            if self.step is None:
-                self.step = DecodeStep(self.model) if DecodeStep.supports(self.model) else _forward_step(self.model)
+            step = self.step or _forward_step(self.model)
             if self.mask is None:
-                return self.step(self.buf[:, L - 1 : L], cache).float()
+                return step(self.buf[:, L - 1 : L], cache).float()
             mask = self.mask[:, :L]
             pos = mask.sum(dim=1, keepdim=True) - 1  # (B, 1): real tokens before this one
-            return self.step(self.buf[:, L - 1 : L], cache, attention_mask=mask, position_ids=pos).float()
+            return step(self.buf[:, L - 1 : L], cache, attention_mask=mask, position_ids=pos).float()
         # Process the window of the last block_size tokens from scratch (prompt, no cache, or past the
         # context, where every position has shifted and the cached keys no longer apply).
         start = max(0, L - self.block_size)
         window = self.buf[:, start:L]
         if cache is not None:
             cache.reset()
-        if self.mask is None:
-            logits = self.model(window, cache=cache, last_only=True)
-        else:
+        kwargs = {}
+        if self.mask is not None:
             mask = self.mask[:, start:L]
             pos = (mask.cumsum(dim=1) - 1).clamp(min=0)  # (B, T): padding sits at 0, real tokens count up
-            logits = self.model(window, cache=cache, attention_mask=mask, position_ids=pos, last_only=True)
-        return logits[:, -1, :].float()  # (B, V)
+            kwargs = dict(attention_mask=mask, position_ids=pos)
+        return prompt_logits(self.model, self.step or None, window, cache, **kwargs).float()  # (B, V)
 
 
 def _forward_step(model):
@@ -486,19 +485,16 @@ def _forward_step(model):
 
 
 class _Generating:
-    """While generating: dropout off, and the model's fast LM head for one-row logits; both undone after."""
+    """While generating: dropout off; undone after."""
 
     def __init__(self, model):
         self.model = model
-        self.head = model.fast_lm_head() if hasattr(model, "fast_lm_head") else contextlib.nullcontext()
 
     def __enter__(self):
         self.was_training = self.model.training
         self.model.eval()
-        self.head.__enter__()
 
     def __exit__(self, *exc):
-        self.head.__exit__(*exc)
         self.model.train(self.was_training)
 
 

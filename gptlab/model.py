@@ -1,14 +1,17 @@
-"""GPT-2 in one readable file: attention, MLP, block, model.
+"""GPT-2 in one readable file: the causal mask, attention, MLP, block, model.
 
+The parts come in nanoGPT's order (attention, MLP, block, GPT with its initialisation and forward pass).
 Parameter names follow OpenAI's GPT-2 and HuggingFace's ``GPT2LMHeadModel`` (``transformer.wte``,
 ``transformer.h.N.attn.c_attn`` ...), and the projection weights are stored the way GPT-2 stores them,
 (in_features, out_features), so a HuggingFace checkpoint loads tensor for tensor.
+
+This file is the teaching model and nothing else: loading checkpoints lives in :mod:`gptlab.hf`,
+generation in :mod:`gptlab.generation`, and what exists only for speed in :mod:`gptlab.engine`. None of
+them is imported here.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import weakref
 
 import torch
 import torch.nn as nn
@@ -17,7 +20,7 @@ import torch.nn.functional as F
 from .config import GPTConfig
 
 
-def attention_mask(
+def causal_mask(
     q_len: int,
     k_len: int,
     *,
@@ -79,7 +82,7 @@ class Projection(nn.Module):
 def attend(q, k, v, mask, *, explicit=False, causal=False, dropout_p=0.0, weights_out: list | None = None):
     """softmax(q k^T / sqrt(hs)) v for queries (B, nh, T, hs) and keys/values (B, nh, L, hs) -> (B, nh, T, hs).
 
-    ``mask`` comes from :func:`attention_mask` (``None``: every query sees every key). ``explicit`` spells the
+    ``mask`` comes from :func:`causal_mask` (``None``: every query sees every key). ``explicit`` spells the
     product, mask and softmax out (and ``weights_out``, a list, receives the weights); otherwise PyTorch's fused
     ``scaled_dot_product_attention`` does the same in one kernel. ``causal=True`` promises that ``mask`` is
     the plain causal one (no padding): the fused kernel then applies it itself when queries and keys are the
@@ -110,7 +113,10 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
         self.dropout = config.dropout
 
-    def forward(self, x, *, cache=None, padding_mask=None, weights_out: list | None = None):
+    def forward(self, x, mask=None, *, causal: bool | None = None, cache=None, weights_out: list | None = None):
+        """``x`` (B, T, C) -> (B, T, C). ``mask`` is :func:`causal_mask`'s answer for these positions, which the
+        model builds once per forward pass; given nothing, the attention builds the causal mask itself.
+        ``causal`` says the mask is the plain causal one (no padding), which lets the fused kernel skip it."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         q = q.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
@@ -118,8 +124,9 @@ class CausalSelfAttention(nn.Module):
         v = v.view(B, T, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, T, hs)
         if cache is not None:
             k, v = cache.update(self.layer_idx, k, v)  # (B, nh, past + T, hs)
-        mask = attention_mask(T, k.shape[2], padding_mask=padding_mask, device=x.device)
-        y = attend(q, k, v, mask, explicit=self.impl == "explicit", causal=padding_mask is None,
+        if mask is None and causal is None:  # called on its own: the causal mask for these positions
+            mask, causal = causal_mask(T, k.shape[2], device=x.device), True
+        y = attend(q, k, v, mask, explicit=self.impl == "explicit", causal=bool(causal),
                    dropout_p=self.dropout if self.training else 0.0, weights_out=weights_out)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble the heads side by side
         return self.resid_dropout(self.c_proj(y))
@@ -156,10 +163,6 @@ class Block(nn.Module):
             x = self.ln_1(x + self.attn(x, **attn_kwargs))
             x = self.ln_2(x + self.mlp(x))
         return x
-
-
-# Each model's transposed LM head, kept between generations (see GPT._transposed_head); gone with the model.
-_KEPT_HEADS: "weakref.WeakKeyDictionary[GPT, tuple]" = weakref.WeakKeyDictionary()
 
 
 class GPT(nn.Module):
@@ -224,75 +227,35 @@ class GPT(nn.Module):
         ``attn_weights_out``, a list, receives each layer's attention weights (B, nh, T, past + T).
         Targets equal to -100 are ignored by the loss.
         """
+        x = self.hidden_states(idx, cache=cache, attention_mask=attention_mask, position_ids=position_ids,
+                               attn_weights_out=attn_weights_out)  # (B, T, C)
+        if targets is None:
+            return self.lm_head(x[:, -1:, :] if last_only else x)  # (B, T or 1, vocab)
+        if targets.shape != idx.shape:
+            raise ValueError(f"targets have shape {tuple(targets.shape)}, expected {tuple(idx.shape)}")
+        logits = self.lm_head(x)  # (B, T, vocab)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+        return logits, loss
+
+    def hidden_states(self, idx, *, cache=None, attention_mask=None, position_ids=None, attn_weights_out=None):
+        """The last layer's output (B, T, C), after the final LayerNorm: what the LM head turns into logits.
+        The arguments are :meth:`forward`'s."""
         B, T = self._check_input(idx)
         past = cache.seq_len if cache is not None else 0
         self._check_positions(past, T, position_ids)
         if position_ids is None:
             position_ids = torch.arange(past, past + T, device=idx.device).unsqueeze(0)  # (1, T)
+        # Which key each query may see: the same for every layer, so built once here.
+        mask = causal_mask(T, past + T, padding_mask=attention_mask, device=idx.device)
 
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(position_ids))  # (B, T, C)
         for block in self.transformer.h:
-            x = block(x, cache=cache, padding_mask=attention_mask, weights_out=attn_weights_out)
+            x = block(x, mask=mask, causal=attention_mask is None, cache=cache, weights_out=attn_weights_out)
         if cache is not None:
             cache.advance(T)
         if self.config.ln_placement == "pre":
             x = self.transformer.ln_f(x)
-
-        if targets is None:
-            return self._logits(x[:, -1:, :] if last_only else x)  # (B, T or 1, vocab)
-        logits = self.lm_head(x)  # (B, T, vocab)
-        if targets.shape != idx.shape:
-            raise ValueError(f"targets have shape {tuple(targets.shape)}, expected {tuple(idx.shape)}")
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
-        return logits, loss
-
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        """``lm_head(x)``; inside :meth:`fast_lm_head` and without autograd, through the transposed copy."""
-        head_t = getattr(self, "_head_t", None)
-        if head_t is None or torch.is_grad_enabled() or x.numel() > 64 * x.shape[-1]:
-            return self.lm_head(x)
-        if head_t.numel() == 0:  # first use inside the block
-            head_t = self._head_t = self._transposed_head()
-        return x @ head_t
-
-    @contextlib.contextmanager
-    def fast_lm_head(self):
-        """Within this block, logits of a few rows (generation) use a transposed copy of the LM head.
-
-        ``F.linear`` reads the (vocab, C) head weight in an order a CPU streams slowly when x has one row;
-        ``x @ W^T`` with ``W^T`` stored contiguously (C, vocab) reads it faster, and the head is a quarter of
-        GPT-2 small's decoding time. Only on a CPU, where it helps; elsewhere the block changes nothing.
-        The copy is made on first use and kept for the next block (see :meth:`_transposed_head`).
-        """
-        outer = getattr(self, "_head_t", None)
-        if outer is None and self.lm_head.weight.device.type == "cpu":
-            self._head_t = torch.empty(0)  # marks "inside the block, copy not looked at yet"
-        try:
-            yield self
-        finally:
-            self._head_t = outer
-
-    @torch.no_grad()
-    def _transposed_head(self) -> torch.Tensor:
-        """The LM head weight transposed (C, vocab), made anew only when the weight has changed.
-
-        Transposing GPT-2's head takes ~0.1 s, a few percent of a short generation, so the copy is kept
-        (one more vocab x C matrix in memory, outside the model: not saved, pickled or copied with it) with a
-        fingerprint of the weight it came from: the weight times a fixed random vector, one matrix-vector
-        product (~5 ms). A change to the weight, however it is made (an optimizer, ``load_state_dict``, or
-        writes through ``.data`` that autograd cannot see), changes the fingerprint unless it is below fp32
-        rounding in every row's product with that random vector; the next generation then transposes again.
-        """
-        w = self.lm_head.weight.detach()
-        kept = _KEPT_HEADS.get(self)
-        if kept is not None and kept[0].shape == w.shape[::-1] and kept[0].dtype == w.dtype:
-            head_t, probe, fingerprint = kept
-            if probe.device == w.device and torch.equal(w @ probe, fingerprint):
-                return head_t
-        probe = torch.randn(w.shape[1], generator=torch.Generator().manual_seed(0)).to(w)  # (C,)
-        head_t = w.t().contiguous()  # (C, vocab)
-        _KEPT_HEADS[self] = (head_t, probe, w @ probe)
-        return head_t
+        return x
 
     def _check_positions(self, past: int, T: int, position_ids: torch.Tensor | None) -> None:
         """T new tokens after ``past`` earlier ones, at ``position_ids`` or else at past .. past + T - 1:
@@ -303,19 +266,25 @@ class GPT(nn.Module):
                     f"sequence of {past + T} tokens is longer than the model's context "
                     f"(block_size={self.config.block_size}); crop it to the last {self.config.block_size} tokens"
                 )
-        elif int(position_ids.max()) >= self.config.block_size or int(position_ids.min()) < 0:
+        elif _may_inspect_values(position_ids) and (
+            int(position_ids.max()) >= self.config.block_size or int(position_ids.min()) < 0
+        ):
             raise ValueError(f"position ids must lie in [0, {self.config.block_size})")
 
     def _check_input(self, idx):
+        """Shape and type always; the ids' range on a CPU only, where reading two numbers costs nothing (on
+        an accelerator it would wait for the device at every call, and a compiled graph would break here).
+        Data is checked once where it enters: generation's prompts and the trainer's token files."""
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.long, torch.int, torch.int32):
             raise TypeError("token ids must be an integer torch.Tensor of shape (batch, time)")
         if idx.dim() != 2:
             raise ValueError(f"token ids must have shape (batch, time), got {tuple(idx.shape)}")
         if idx.numel() == 0:
             raise ValueError("empty input: give at least one token")
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= self.config.vocab_size:
-            raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got values in [{lo}, {hi}]")
+        if _may_inspect_values(idx):
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < 0 or hi >= self.config.vocab_size:
+                raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got values in [{lo}, {hi}]")
         return idx.shape
 
     @torch.no_grad()
@@ -335,21 +304,7 @@ class GPT(nn.Module):
     def from_preset(cls, name: str, **overrides) -> "GPT":
         return cls(GPTConfig.from_preset(name, **overrides))
 
-    @classmethod
-    def from_pretrained(cls, path_or_name, **kwargs) -> "GPT":
-        """Load a HuggingFace GPT-2 checkpoint (a local folder or a hub name) or a gptlab training run."""
-        from .hf import load_pretrained
 
-        return load_pretrained(path_or_name, **kwargs)
-
-    def save_pretrained(self, folder, **kwargs):
-        """Save as a HuggingFace GPT-2 folder (``config.json`` + ``model.safetensors``)."""
-        from .hf import save_pretrained
-
-        return save_pretrained(self, folder, **kwargs)
-
-    def generate(self, idx, max_new_tokens: int, **kwargs):
-        """Continue ``idx``; see :func:`gptlab.generation.generate` for the options."""
-        from .generation import generate
-
-        return generate(self, idx, max_new_tokens, **kwargs)
+def _may_inspect_values(t: torch.Tensor) -> bool:
+    """Whether a check may read a tensor's values: on a CPU, and not while ``torch.compile`` traces."""
+    return t.device.type == "cpu" and not torch.compiler.is_compiling()

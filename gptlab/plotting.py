@@ -106,12 +106,12 @@ def _label_query_key_axes(ax, tokens, title):
 def causal_mask_table(tokens: Sequence[str], *, title: str = "Who may attend to whom", ax=None, allowed=None):
     """The ✓/× table of a causal mask for a real sentence: row ``i`` (a query) may look at column ``j`` (a key)
     only when ``j <= i``. ``allowed`` (T, T) booleans overrides the mask (e.g. BERT's: all True); by default
-    it comes from :func:`gptlab.model.attention_mask`, the same function the model uses."""
+    it comes from :func:`gptlab.model.causal_mask`, the same function the model uses."""
     T = len(tokens)
     if allowed is None:
-        from .model import attention_mask
+        from .model import causal_mask
 
-        allowed = attention_mask(T, T)
+        allowed = causal_mask(T, T)
     allowed = _to_numpy(allowed).astype(bool)
     if allowed.shape != (T, T):
         raise ValueError(f"mask has shape {allowed.shape}, expected ({T}, {T})")

@@ -28,7 +28,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from gptlab import GPT, GPTConfig, attention_mask, plotting
+from gptlab import GPT, GPTConfig, causal_mask, plotting
 from gptlab.tokenizers import BPETokenizer
 
 torch.manual_seed(0)
@@ -87,11 +87,11 @@ plotting.attention_heatmap(scores[0, 0], tokens, title="Scores QKᵀ/√d of hea
 # ## 2. The causal mask
 #
 # Position i may only look at positions j ≤ i. As a table for our sentence (rows: the query, the token doing
-# the looking; columns: the key, the token looked at), drawn from `gptlab.attention_mask`, the one function the
+# the looking; columns: the key, the token looked at), drawn from `gptlab.causal_mask`, the one function the
 # model uses to decide:
 
 # %%
-allowed = attention_mask(T, T)  # (T, T) booleans: True = may attend
+allowed = causal_mask(T, T)  # (T, T) booleans: True = may attend
 plotting.causal_mask_table(tokens, title=f"The causal mask for “{sentence}”")
 assert torch.equal(allowed, torch.ones(T, T, dtype=torch.bool).tril())  # lower triangle, diagonal included
 
@@ -148,7 +148,7 @@ def causal_self_attention(x, attn, n_head, causal=True):
     q, k, v = (t.view(B, T, n_head, hs).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
     scores = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, nh, T, T)
     if causal:
-        scores = scores.masked_fill(~attention_mask(T, T), float("-inf"))
+        scores = scores.masked_fill(~causal_mask(T, T), float("-inf"))
     y = scores.softmax(dim=-1) @ v  # (B, nh, T, hs)
     y = y.transpose(1, 2).reshape(B, T, C)  # the heads side by side again
     return attn.c_proj(y)  # (B, T, C)

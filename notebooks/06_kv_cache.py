@@ -288,12 +288,12 @@ assert t_plain > 1.2 * t_cached
 #
 # A cached step is a few matrix-vector products per layer. Around them, `model(token, cache=cache)` also makes
 # about a dozen `nn.Module` calls per layer and many small tensor operations (views, transposes, dropout that
-# does nothing in eval mode), and in a small model that is a large share of the time. `gptlab.decode.DecodeStep`
+# does nothing in eval mode), and in a small model that is a large share of the time. `gptlab.engine.DecodeStep`
 # does the same operations in the same order without the module machinery; `generate` uses it after the
-# prompt. It gives the model's logits bit for bit, in less time:
+# prompt. With the LM head read the same way on both sides, it gives the model's logits bit for bit, in less time:
 
 # %%
-from gptlab.decode import DecodeStep
+from gptlab.engine import DecodeStep
 
 step = DecodeStep(model)
 torch.manual_seed(2)
@@ -302,7 +302,7 @@ with torch.inference_mode():
     caches = [KVCache.for_model(model), KVCache.for_model(model)]
     for c in caches:
         model(seq[:, :-1], cache=c)  # the same 128 positions in both
-    through_model = model(seq[:, -1:], cache=caches[0])[:, -1]  # (1, V)
+    through_model = step.head(model.hidden_states(seq[:, -1:], cache=caches[0])[:, -1])  # the model's layers: (1, V)
     through_step = step(seq[:, -1:], caches[1])  # (1, V)
 assert torch.equal(through_model, through_step)  # identical, not merely close
 print("the model's forward pass and DecodeStep: the same logits, bit for bit")

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from gptlab import GPT, GPT2_PRESETS, GPTConfig, count_parameters
+from gptlab import GPT, GPT2_PRESETS, GPTConfig, count_parameters, generate, load_pretrained, save_pretrained
 from gptlab.params import GPT1_VOCAB_SIZE, GPT2_PAPER_MILLIONS, paper_count
 from gptlab.tokenizers import BPETokenizer
 
@@ -154,7 +154,7 @@ folder = Path(tempfile.mkdtemp()) / "gpt2-2-layers"
 theirs.save_pretrained(folder)
 print(sorted(p.name for p in folder.iterdir()))
 
-ours = GPT.from_pretrained(folder)
+ours = load_pretrained(folder)
 print(ours.config)
 
 # %%
@@ -172,17 +172,17 @@ assert diff < 1e-4
 
 # %%
 with torch.no_grad():
-    ours_tokens = ours.generate(idx, 20)
+    ours_tokens = generate(ours, idx, 20)
     their_tokens = theirs.generate(idx, max_new_tokens=20, do_sample=False, pad_token_id=50256)
 assert torch.equal(ours_tokens, their_tokens)
 print("20 greedy tokens, identical:", ours_tokens[0, idx.shape[1]:].tolist())
 
 # %% [markdown]
-# And the other way: `ours.save_pretrained(folder)` writes a folder that `transformers` loads.
+# And the other way: `save_pretrained(ours, folder)` writes a folder that `transformers` loads.
 
 # %%
 back = Path(tempfile.mkdtemp()) / "from-gptlab"
-ours.save_pretrained(back)
+save_pretrained(ours, back)
 reloaded = transformers.GPT2LMHeadModel.from_pretrained(back).eval()
 with torch.no_grad():
     assert torch.allclose(reloaded(idx).logits, ours_logits, atol=1e-4)
@@ -191,7 +191,7 @@ print("saved by gptlab, loaded by transformers: same logits")
 # %% [markdown]
 # ### The real GPT-2 weights
 #
-# With network access, `GPT.from_pretrained("gpt2")` downloads them from the HuggingFace hub (through
+# With network access, `load_pretrained("gpt2")` downloads them from the HuggingFace hub (through
 # `huggingface_hub`, into its usual cache). Offline, copy a GPT-2 folder (`config.json` and
 # `model.safetensors`) to the machine and set `GPT2_PATH` to it before starting Jupyter. The next cell uses a
 # local copy when there is one (the path in `GPT2_PATH`, or the HuggingFace cache), and otherwise says so.
@@ -213,10 +213,10 @@ real = local_gpt2()
 if real is None:
     print("No local GPT-2 weights found: set GPT2_PATH to a folder with config.json and model.safetensors.")
 else:
-    gpt2 = GPT.from_pretrained(real)
+    gpt2 = load_pretrained(real)
     assert count_parameters(gpt2.config)["total"] == 124_439_808
     prompt = torch.tensor([tok.encode("The meaning of life is")])
-    print(tok.decode(gpt2.generate(prompt, 30)[0].tolist()))
+    print(tok.decode(generate(gpt2, prompt, 30)[0].tolist()))
 
 # %% [markdown]
 # ## 4. HuggingFace and nanoGPT side by side

@@ -41,7 +41,7 @@ import time
 import numpy as np
 import torch
 
-from gptlab import GPT, GPTConfig, load_shakespeare_char, plotting
+from gptlab import GPT, GPTConfig, generate, load_shakespeare_char, plotting
 from gptlab.data import BatchSampler, prepare
 from gptlab.train import LiveLossPlot, TrainConfig, Trainer, learning_rate
 
@@ -72,7 +72,7 @@ print(f"untrained validation loss {untrained_loss.item():.3f}")
 assert abs(untrained_loss.item() - math.log(tok.vocab_size)) < 0.3  # about a uniform guess
 
 prompt = torch.tensor([tok.encode("\n")])
-before = tok.decode(model.generate(prompt, 500, do_sample=True, seed=0)[0].tolist())
+before = tok.decode(generate(model, prompt, 500, do_sample=True, seed=0)[0].tolist())
 print(before[:300])
 
 # %% [markdown]
@@ -190,7 +190,7 @@ assert final_val < 2.6 and math.exp(final_val) < 14
 # We measure that: the share of the sampled words (in 500 characters) that occur somewhere in the training text.
 
 # %%
-after = tok.decode(model.generate(prompt, 500, do_sample=True, seed=0)[0].tolist())
+after = tok.decode(generate(model, prompt, 500, do_sample=True, seed=0)[0].tolist())
 print(after[:300])
 
 vocabulary = set(re.findall(r"[A-Za-z']+", tok.decode(data.train[:1_000_000].tolist())))
@@ -265,7 +265,7 @@ print(f"BPE model: {counts['total']:,} parameters, {counts['token_embedding'] / 
 print(f"validation loss {bpe_val:.2f} nats per token (ln V = {math.log(50257):.2f}) = {bpe_bpc:.2f} bits per character")
 print(f"bits per character: BPE model (60 steps of 8 × 64 tokens) {bpe_bpc:.2f}, "
       f"character model (200 steps of 32 × 64 characters) {ours_bpc:.2f}, shipped character model {shipped_bpc:.2f}")
-print(bpe.tokenizer.decode(bpe_model.generate(torch.tensor([[eot]]), 40, do_sample=True, seed=0)[0, 1:].tolist()))
+print(bpe.tokenizer.decode(generate(bpe_model, torch.tensor([[eot]]), 40, do_sample=True, seed=0)[0, 1:].tolist()))
 assert bpe_val < math.log(50257) - 3
 assert counts["token_embedding"] / counts["total"] > 0.9
 assert bpe_bpc < ours_bpc  # per character, the short BPE run is already ahead ...

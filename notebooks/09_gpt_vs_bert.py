@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from gptlab import GPT, GPTConfig, attention_mask, plotting
+from gptlab import GPT, GPTConfig, causal_mask, generate, plotting
 from gptlab.data import BatchSampler, prepare
 from gptlab.model import CausalSelfAttention
 from gptlab.tokenizers import BPETokenizer
@@ -46,14 +46,14 @@ from gptlab.tokenizers import BPETokenizer
 # ## 1. The masks
 #
 # Row i is a query, column j a key; ✓ means position i may use position j. GPT's mask is the lower triangle
-# (built by `attention_mask`, the function the model itself uses); BERT's is full.
+# (built by `causal_mask`, the function the model itself uses); BERT's is full.
 
 # %%
 bpe = BPETokenizer()
 sentence = "The cat sat on the mat because it was warm."
 tokens = bpe.token_strings(bpe.encode(sentence))
 T = len(tokens)
-causal = attention_mask(T, T)
+causal = causal_mask(T, T)
 bidirectional = torch.ones(T, T, dtype=torch.bool)
 fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5))
 plotting.causal_mask_table(tokens, ax=left, title=f"GPT (causal): {int(causal.sum())} of {T * T} pairs")
@@ -71,7 +71,7 @@ assert int(causal.sum()) == T * (T + 1) // 2 and int(bidirectional.sum()) == T *
 class BidirectionalSelfAttention(CausalSelfAttention):
     """Our attention with the mask removed: every query sees every key (BERT's encoder)."""
 
-    def forward(self, x, *, cache=None, padding_mask=None, weights_out=None):
+    def forward(self, x, mask=None, **kwargs):  # the model hands every layer its causal mask: not used here
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, self.head_dim).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
@@ -239,7 +239,7 @@ assert gpt_acc[-1] > bert_acc[-1] + 0.05  # with no right context, the causal mo
 
 # %%
 prompt = torch.tensor([chars.encode("ROMEO:\n")])
-sample = gpt.generate(prompt, 150, do_sample=True, top_k=10, seed=0)[0]  # top-k 10 never reaches the [MASK] id
+sample = generate(gpt, prompt, 150, do_sample=True, top_k=10, seed=0)[0]  # top-k 10 never reaches the [MASK] id
 print(chars.decode(sample.tolist()))
 assert len(sample) == prompt.shape[1] + 150 and int(sample.max()) < V
 

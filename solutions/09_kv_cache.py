@@ -80,7 +80,7 @@ torch.manual_seed(21)
 _attn = init_random(_CSA(GPTConfig.from_preset("nano", vocab_size=65)).eval(), seed=21)
 _x = torch.randn(1, 9, 48)
 with torch.no_grad(), unavailable("gptlab.model.CausalSelfAttention", "gptlab.model.attend",
-                                  "gptlab.model.attention_mask", "gptlab.kv_cache.KVCache"):
+                                  "gptlab.model.causal_mask", "gptlab.kv_cache.KVCache"):
     _y1, _past = cached_attention(_attn, _x[:, :6])
     _y2, _past = cached_attention(_attn, _x[:, 6:], _past)
 record("y_prefix", _y1)
@@ -209,8 +209,9 @@ from gptlab.grading import record, unavailable
 torch.manual_seed(22)
 _model = init_random(GPT(GPTConfig.from_preset("nano", vocab_size=65)).eval(), seed=22)
 _idx = torch.randint(0, 65, (3, 4))
-with torch.no_grad(), unavailable("gptlab.model.GPT", "gptlab.model.attend", "gptlab.model.attention_mask",
-                                  "gptlab.kv_cache.KVCache", "gptlab.decode.DecodeStep", "gptlab.generation.generate"):
+with torch.no_grad(), unavailable("gptlab.model.GPT", "gptlab.model.attend", "gptlab.model.causal_mask",
+                                  "gptlab.kv_cache.KVCache", "gptlab.engine.decode.DecodeStep",
+                                  "gptlab.generation.generate"):
     _logits, _past = forward_cached(_model, _idx[:, :3])
     _logits2, _ = forward_cached(_model, _idx[:, 3:], _past)
     _tokens = decode_cached(_model, _idx, 25)

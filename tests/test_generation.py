@@ -316,7 +316,7 @@ def test_text_streamer_and_stream_text_print_whole_characters():
 def test_generate_uses_eval_mode_and_restores_it():
     model = lively_model(seed=8, dropout=0.3).train()
     idx = prompts(1, 5, seed=16)
-    out = model.generate(idx, 10)
+    out = generate(model, idx, 10)
     assert model.training
     assert torch.equal(out, generate(model.eval(), idx, 10))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gptlab import GPT
+from gptlab import GPT, load_pretrained
 from gptlab.cli import main
 from gptlab.hellaswag import HellaSwagError, ending_losses, evaluate, load_items, render
 from gptlab.tokenizers import BPETokenizer
@@ -90,7 +90,7 @@ def test_same_choices_as_transformers_and_the_eval_command(tmp_path, capsys, one
     labels = [i["label"] for i in items]
     expected_acc = sum(c == y for c, y in zip(expected, labels)) / len(items)
 
-    ours = evaluate(GPT.from_pretrained(tmp_path / "hf"), items, device="cpu")
+    ours = evaluate(load_pretrained(tmp_path / "hf"), items, device="cpu")
     assert ours["choices"] == expected and ours["hellaswag_acc"] == expected_acc
 
     assert main(["eval", str(tmp_path / "hf"), "--hellaswag", str(FIXTURE), "--choices", "--device", "cpu"]) == 0

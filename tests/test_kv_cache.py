@@ -5,7 +5,7 @@ import torch
 
 from gptlab import GPT, GPTConfig, KVCache, kv_cache_bytes
 from gptlab.config import PRESETS
-from gptlab.decode import DecodeStep
+from gptlab.engine import DecodeStep, HeadLogits, transposed_head
 from gptlab.generation import generate
 from gptlab.model import Block
 
@@ -125,26 +125,23 @@ def test_the_cache_does_not_grow_during_generation():
     assert calls.count(1) == 29  # every decoding step after the prompt went through the cache
 
 
-def test_fast_lm_head_is_exact_and_never_stale():
+def test_transposed_head_is_exact_and_never_stale():
     """Generation reads the LM head through a transposed copy, kept between generations while the weight is
     unchanged and made anew after any change to it: an optimizer step, load_state_dict, a write through .data."""
     model = small_model("nano", n_layer=1)
     idx = torch.tensor([[1, 2, 3]])
     with torch.no_grad():
         plain = model(idx, last_only=True)
-        with model.fast_lm_head():
-            fast = model(idx, last_only=True)
-            assert model._head_t.shape == (48, 61)  # the copy, (C, vocab)
-            first_copy = model._head_t
-    assert model._head_t is None  # outside the block the model reads lm_head itself
+        first_copy = transposed_head(model)
+        assert first_copy.shape == (48, 61) and first_copy.is_contiguous()  # (C, vocab)
+        fast = HeadLogits(model)(model.hidden_states(idx)[:, -1:])
     torch.testing.assert_close(fast, plain, atol=1e-6, rtol=1e-6)
+    assert not any(t is first_copy for t in model.state_dict().values())  # kept outside the model
 
     logits = []
     generate(model, idx, 1, logits_out=logits)
     torch.testing.assert_close(logits[0], plain[:, -1], atol=1e-6, rtol=1e-6)
-    with torch.no_grad(), model.fast_lm_head():
-        model(idx, last_only=True)
-        assert model._head_t is first_copy  # unchanged weight: the same copy, not transposed again
+    assert transposed_head(model) is first_copy  # unchanged weight: the same copy, not transposed again
 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     changes = {
@@ -157,7 +154,7 @@ def test_fast_lm_head_is_exact_and_never_stale():
     for name, change in changes.items():
         change()
         generate(model, idx, 1, logits_out=logits)
-        expected = model(idx)[:, -1].detach()  # autograd on: the plain nn.Linear path
+        expected = model(idx)[:, -1].detach()  # the model's own nn.Linear head
         torch.testing.assert_close(logits[-1], expected, atol=1e-5, rtol=1e-5, msg=lambda m: f"after {name}: {m}")
         assert not torch.allclose(logits[-1], logits[-2]), name
 
@@ -167,16 +164,17 @@ def test_fast_lm_head_is_exact_and_never_stale():
 
 @pytest.mark.parametrize("preset, overrides", VARIANTS)
 def test_decode_step_is_bit_for_bit_the_forward_pass(preset, overrides):
-    """Two caches filled from the same prompt; one decodes through the model, one through DecodeStep."""
+    """Two caches filled from the same prompt; one decodes through the model's own modules (and the same
+    head), one through DecodeStep."""
     model = small_model(preset, n_layer=2 if preset in ("nano", "micro", "mini", "gpt2") else 1, **overrides)
     idx = torch.randint(0, 61, (2, 16), generator=torch.Generator().manual_seed(1))
     ours, theirs = KVCache.for_model(model, 2), KVCache.for_model(model, 2)
     step = DecodeStep(model)
-    with torch.inference_mode(), model.fast_lm_head():
+    with torch.inference_mode():
         model(idx[:, :5], cache=ours)
         model(idx[:, :5], cache=theirs)
         for t in range(5, 16):
-            expected = model(idx[:, t : t + 1], cache=theirs, last_only=True)[:, -1]  # (B, V)
+            expected = step.head(model.hidden_states(idx[:, t : t + 1], cache=theirs)[:, -1])  # (B, V)
             got = step(idx[:, t : t + 1], ours)
             assert torch.equal(got, expected), f"{preset}, position {t}: {(got - expected).abs().max()}"
         assert torch.equal(ours.keys, theirs.keys) and ours.seq_len == theirs.seq_len == 16
@@ -192,8 +190,10 @@ def test_decode_step_on_a_padded_batch_is_bit_for_bit_the_forward_pass():
     with torch.inference_mode():
         for cache in (ours, theirs):
             model(idx[:, :8], cache=cache, attention_mask=mask[:, :8], position_ids=pos[:, :8])
-        expected = model(idx[:, 8:9], cache=theirs, attention_mask=mask[:, :9], position_ids=pos[:, 8:9])[:, -1]
-        got = DecodeStep(model)(idx[:, 8:9], ours, attention_mask=mask[:, :9], position_ids=pos[:, 8:9])
+        step = DecodeStep(model)
+        hidden = model.hidden_states(idx[:, 8:9], cache=theirs, attention_mask=mask[:, :9], position_ids=pos[:, 8:9])
+        expected = step.head(hidden[:, -1])
+        got = step(idx[:, 8:9], ours, attention_mask=mask[:, :9], position_ids=pos[:, 8:9])
     assert torch.equal(got, expected)
 
 

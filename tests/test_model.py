@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gptlab import GPT, GPTConfig, KVCache, attention_mask, count_parameters
+from gptlab import GPT, GPTConfig, KVCache, causal_mask, count_parameters
 from gptlab.config import PRESETS
 
 TINY = dict(vocab_size=97, block_size=32, n_layer=2, n_head=4, n_embd=32)
@@ -101,15 +101,15 @@ def test_attention_maps_are_causal_probability_rows():
 
 
 def test_mask_is_built_in_one_place_with_cache_offset():
-    m = attention_mask(2, 5)
+    m = causal_mask(2, 5)
     assert m.tolist() == [[True, True, True, True, False], [True, True, True, True, True]]
-    assert attention_mask(1, 7) is None  # one new token may see everything before it
+    assert causal_mask(1, 7) is None  # one new token may see everything before it
     pad = torch.tensor([[0, 1, 1]])
-    m = attention_mask(3, 3, padding_mask=pad)
+    m = causal_mask(3, 3, padding_mask=pad)
     assert m.shape == (1, 1, 3, 3)
     assert m[0, 0, 2].tolist() == [False, True, True]
     with pytest.raises(ValueError, match="more queries"):
-        attention_mask(4, 3)
+        causal_mask(4, 3)
 
 
 def test_cached_forward_equals_full_forward():

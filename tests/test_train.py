@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gptlab import GPT, GPTConfig
+from gptlab import GPT, GPTConfig, load_pretrained, save_pretrained
 from gptlab import checkpoint as ckpt
 from gptlab.train import (
     TrainConfig,
@@ -84,7 +84,7 @@ def test_training_lowers_the_loss_and_writes_metrics_and_a_loadable_checkpoint(t
     assert ckpt.is_checkpoint(tmp_path) and not ckpt.is_checkpoint(tmp_path / "nothing")
     state = ckpt.read_state(tmp_path)
     assert state["iteration"] == 40 and state["sampler"]["step"] == 40
-    model = GPT.from_pretrained(tmp_path)
+    model = load_pretrained(tmp_path)
     x = torch.as_tensor(data[:16].astype(np.int64))[None]
     assert torch.equal(model(x), trainer.model.eval()(x))
     assert ckpt.load_tokenizer(tmp_path).decode([0, 1, 2]) == "abc"
@@ -235,16 +235,16 @@ def test_the_shipped_shakespeare_model_writes_a_play_script():
     words = re.findall(r"[a-z]+", text)
     common = {"the", "and", "to", "of", "my", "you", "i", "a", "in", "that", "is", "not", "with", "me", "it", "be"}
     assert sum(w in common for w in words) > 0.15 * len(words), text  # English, not letter soup
-    assert torch.equal(GPT.from_pretrained(SHAKESPEARE_CHAR).transformer.wte.weight, model.transformer.wte.weight)
+    assert torch.equal(load_pretrained(SHAKESPEARE_CHAR).transformer.wte.weight, model.transformer.wte.weight)
 
 
 def test_a_checkpoint_exports_to_huggingface_format(tmp_path):
     model = tiny_model(dropout=0.0)
     ckpt.save_checkpoint(tmp_path / "run", model, state={"iteration": 3})
-    loaded = GPT.from_pretrained(tmp_path / "run")
-    loaded.save_pretrained(tmp_path / "hf")
+    loaded = load_pretrained(tmp_path / "run")
+    save_pretrained(loaded, tmp_path / "hf")
     assert (tmp_path / "hf" / "config.json").is_file() and not ckpt.is_checkpoint(tmp_path / "hf")
-    again = GPT.from_pretrained(tmp_path / "hf")
+    again = load_pretrained(tmp_path / "hf")
     x = torch.arange(16)[None] % VOCAB
     assert torch.equal(again(x), model.eval()(x))
 

@@ -5,3 +5,8 @@ without changing what it computes: the cached decoding step and the training los
 vocabulary. The model never imports from here. Each module says what it optimises, why, and how the
 tests prove it computes the same numbers as the plain code.
 """
+
+from .decode import DecodeStep, prompt_logits
+from .lm_head import HeadLogits, transposed_head
+
+__all__ = ["DecodeStep", "HeadLogits", "prompt_logits", "transposed_head"]

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import math
 
+FAILED = "hidden tests failed: "  # how every failed comparison starts, in the kernel and in the grader
+COMMAND = "python -m gptlab.grading.references"  # the command that rewrites the solutions' carried values
+
 
 def mismatch(reference: dict, submitted, atol: float, rtol: float) -> str | None:
     """``None`` when ``submitted`` equals ``reference`` within tolerance, else why not (no values revealed)."""

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from .compare import differences
-from .references import COMMAND, FAILED
+from .compare import COMMAND, FAILED, differences
 from .release import NBFORMAT, graded_cells, nbgrader_meta, stub_source, validate
 from .runner import Limits, NotebookRun, run_notebook
 

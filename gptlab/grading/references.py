@@ -33,11 +33,9 @@ import sys
 import zlib
 from pathlib import Path
 
-from .compare import differences
+from .compare import COMMAND, FAILED, differences
 from .record import recorded_in_this_cell
 
-FAILED = "hidden tests failed: "  # how every failed comparison starts, in the kernel and in the grader
-COMMAND = "python -m gptlab.grading.references"
 HEADER = f"from gptlab.grading import expect  # the solution's values, written by {COMMAND}"
 CARRIED = re.compile(
     r'^[ \t]*from gptlab\.grading import expect\b[^\n]*\n[ \t]*expect\("""\n[A-Za-z0-9+/=\s]*?"""\)[ \t]*(\n|$)', re.M)

@@ -1,17 +1,22 @@
 """One decoding step of GPT-2 (one new token per row, with a KV cache) as straight-line tensor code.
 
-With a KV cache, each step of generation feeds the model a single token per row. The arithmetic is then a
-chain of matrix-vector products whose cost is reading the weights from memory (GPT-2 small: ~500 MB a
-token). Everything else is overhead, and ``model(tokens, cache=cache)`` has a lot of it for so little work:
-about 140 ``nn.Module`` calls and hundreds of small tensor operations (views, transposes, dropout that does
-nothing in eval mode, a mask rebuilt in every layer). Without them a GPT-2 small step on a 2-core CPU takes
-about 19 ms instead of 21 (the matrix products alone: 17).
+What it optimises: with a KV cache, each step of generation feeds the model a single token per row. The
+arithmetic is then a chain of matrix-vector products whose cost is reading the weights from memory (GPT-2
+small: ~500 MB a token). Everything else is overhead, and ``model(tokens, cache=cache)`` has a lot of it for
+so little work: about 140 ``nn.Module`` calls and hundreds of small tensor operations (views, transposes,
+dropout that does nothing in eval mode). ``bench/generate.py`` measures the difference.
 
-:class:`DecodeStep` does the same operations, in the same order, on the same parameters, without the module
-machinery: its logits are bit for bit those of the model's forward pass (the tests check ``torch.equal``, on
-a CPU). It is what :func:`gptlab.generation.generate` uses after the prompt. It only runs a model it can vouch for:
-a :class:`gptlab.model.GPT` built from the package's own modules, in eval mode, with no hooks and no
-patched ``forward``; for anything else :meth:`DecodeStep.supports` says no and generation calls the model.
+Why a second statement of the forward pass, and why it is safe: :class:`DecodeStep` does the same
+operations, in the same order, on the same parameters, without the module machinery, and it reads the LM
+head through :class:`~gptlab.engine.lm_head.HeadLogits`. Its logits are bit for bit those of the model's own
+forward pass followed by that head: the tests check ``torch.equal`` over every switch of the configuration
+(Pre-/Post-LN, biases, tied or not, explicit or fused attention, padded batches with position ids, every
+preset shape). It only runs a model it can vouch for: a :class:`gptlab.model.GPT` built from the model's
+own modules, in eval mode, with no hooks and no patched ``forward``; for anything else
+:meth:`DecodeStep.supports` says no and generation calls the model itself.
+
+:func:`prompt_logits` is the other half of a generation: the prompt goes through the model's own modules
+(:meth:`gptlab.model.GPT.hidden_states`), and only its last position through the head.
 """
 from __future__ import annotations
 
@@ -19,8 +24,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model import GPT, MLP, Block, CausalSelfAttention, Projection, attend, project
-from .model import attention_mask as allowed_keys
+from ..model import GPT, MLP, Block, CausalSelfAttention, Projection, attend, causal_mask, project
+from .lm_head import HeadLogits
 
 # The exact classes whose forward passes this module re-states; a subclass may compute something else.
 _KNOWN = {GPT, Block, CausalSelfAttention, MLP, Projection, nn.LayerNorm, nn.Embedding, nn.Dropout, nn.ModuleDict,
@@ -43,6 +48,7 @@ class DecodeStep:
         self.n_head, self.head_dim = c.n_head, c.head_dim
         t = model.transformer
         self.wte, self.wpe, self.ln_f = t.wte.weight, t.wpe.weight, t.ln_f
+        self.head = HeadLogits(model)
         self.layers = [
             (b.attn.impl == "explicit",
              b.ln_1, b.attn.c_attn.weight, b.attn.c_attn.bias, b.attn.c_proj.weight, b.attn.c_proj.bias,
@@ -86,7 +92,7 @@ class DecodeStep:
         cache.check_room(1, B)
         if cache.keys.shape[0] != len(self.layers):
             raise ValueError(f"the cache has {cache.keys.shape[0]} layers, the model {len(self.layers)}")
-        mask = allowed_keys(1, past + 1, padding_mask=attention_mask, device=tokens.device)  # None without padding
+        mask = causal_mask(1, past + 1, padding_mask=attention_mask, device=tokens.device)  # None without padding
         causal = attention_mask is None
 
         x = F.embedding(tokens, self.wte).view(B, C) + position  # (B, C)
@@ -108,8 +114,16 @@ class DecodeStep:
         cache.advance(1)
         if self.pre_ln:
             x = _layer_norm(x, self.ln_f)
-        return self.model._logits(x)  # (B, V)
+        return self.head(x)  # (B, V)
 
 
 def _layer_norm(x, ln: nn.LayerNorm):
     return F.layer_norm(x, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
+
+
+def prompt_logits(model, step: DecodeStep | None, window: torch.Tensor, cache, **kwargs) -> torch.Tensor:
+    """The next-token logits (B, V) after ``window`` (B, T), filling ``cache``: through the model's own
+    modules and ``step``'s head when there is a step, else through the model's forward pass."""
+    if step is None:
+        return model(window, cache=cache, last_only=True, **kwargs)[:, -1]
+    return step.head(model.hidden_states(window, cache=cache, **kwargs)[:, -1])
