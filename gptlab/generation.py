@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from .engine.decode import DecodeStep, prompt_logits
 from .kv_cache import KVCache
-from .sampling import check_sampling_settings, filter_logits, sample_from_probs
+from .sampling import SamplingSettings, filter_logits, sample_from_probs
 
 __all__ = ["generate", "stream", "stream_text", "TextStreamer"]
 
@@ -38,6 +38,7 @@ def generate(
     idx,
     max_new_tokens: int,
     *,
+    settings: SamplingSettings | None = None,
     do_sample: bool | None = None,
     temperature: float = 1.0,
     top_k: int | None = None,
@@ -74,7 +75,8 @@ def generate(
         by ``length ** length_penalty``; ``early_stopping`` True stops once ``num_beams`` are finished,
         False stops once no running beam can beat the finished ones, ``"never"`` looks further.
         ``num_return_sequences`` of them come back, best first.
-    ``repetition_penalty`` applies to all three.
+    ``repetition_penalty`` applies to all three. ``settings``, a :class:`gptlab.sampling.SamplingSettings`, may
+    carry ``temperature``, ``top_k``, ``top_p``, ``min_p`` and ``repetition_penalty`` instead of the keywords.
 
     Stopping: after ``max_new_tokens``, or when every sequence has produced ``eos_token_id`` (an id or a
     list) or ends with one of ``stop_strings`` (needs ``tokenizer``). A finished row is filled with
@@ -197,8 +199,9 @@ class _IncrementalDecoder:
 # Arguments
 
 
+_SETTINGS = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty")  # SamplingSettings' fields
 _DEFAULTS = dict(
-    do_sample=None, temperature=1.0, top_k=None, top_p=None, min_p=None, repetition_penalty=None,
+    settings=None, do_sample=None, temperature=1.0, top_k=None, top_p=None, min_p=None, repetition_penalty=None,
     num_beams=1, length_penalty=1.0, early_stopping=False, num_return_sequences=1, eos_token_id=None,
     pad_token_id=None, stop_strings=None, tokenizer=None, attention_mask=None, seed=None, generator=None,
     streamer=None, use_cache=True, logits_out=None,
@@ -228,11 +231,15 @@ class _Job:
         if isinstance(num_beams, bool) or not isinstance(num_beams, numbers.Integral) or num_beams < 1:
             raise ValueError(f"num_beams must be a whole number >= 1 (1 means no beam search), got {num_beams!r}")
         job.num_beams = int(num_beams)
-        check_sampling_settings(a["temperature"], a["top_k"], a["top_p"], a["min_p"], a["repetition_penalty"])
-        sampling_given = [n for n in ("top_k", "top_p", "min_p") if a[n] is not None]
-        if a["temperature"] == 0:  # greedy however it is filtered
+        by_name = {k: a[k] for k in _SETTINGS if a[k] != _DEFAULTS[k]}
+        if a["settings"] is not None and by_name:
+            raise TypeError(f"give the sampling settings either as settings=... or by name, not both "
+                            f"(got settings and {', '.join(by_name)})")
+        settings = SamplingSettings.of(a["settings"], **by_name)
+        sampling_given = [n for n in ("top_k", "top_p", "min_p") if getattr(settings, n) is not None]
+        if settings.greedy:  # greedy however it is filtered
             sampling_given = []
-        elif a["temperature"] != 1.0:
+        elif settings.temperature != 1.0:
             sampling_given.insert(0, "temperature")
         do_sample = a["do_sample"]
         if do_sample is None:
@@ -249,11 +256,11 @@ class _Job:
                 "beam search (num_beams > 1) here is deterministic: it cannot be combined with sampling "
                 f"({'do_sample=True' if do_sample else ', '.join(sampling_given)}); use num_beams=1 to sample"
             )
-        if a["temperature"] == 0:
+        if settings.greedy:
             do_sample = False  # temperature 0 is greedy decoding
         job.do_sample = do_sample
-        job.sampling = dict(temperature=a["temperature"], top_k=a["top_k"], top_p=a["top_p"], min_p=a["min_p"])
-        job.repetition_penalty = a["repetition_penalty"]
+        job.settings = settings  # what sampling draws from (greedy and beams use the repetition penalty alone)
+        job.penalty_only = SamplingSettings(repetition_penalty=settings.repetition_penalty)
 
         lp = a["length_penalty"]
         if not isinstance(lp, numbers.Real) or isinstance(lp, bool) or not math.isfinite(lp):
@@ -538,12 +545,13 @@ def _decode_steps(job) -> Iterator[torch.Tensor]:
 
 def _next_tokens(job, logits: torch.Tensor) -> torch.Tensor:
     """Pick each row's next token from its logits (B, V): the argmax, or a draw from next_token_probs."""
-    ids = job.seqs.ids_for_penalty() if job.repetition_penalty is not None else None
+    penalised = job.settings.repetition_penalty is not None
+    ids = job.seqs.ids_for_penalty() if penalised else None
     if job.do_sample:
-        scores = filter_logits(logits, **job.sampling, repetition_penalty=job.repetition_penalty, input_ids=ids)
+        scores = filter_logits(logits, job.settings, input_ids=ids)
         return sample_from_probs(torch.softmax(scores, dim=-1), job.generator)
-    if job.repetition_penalty is not None:
-        logits = filter_logits(logits, repetition_penalty=job.repetition_penalty, input_ids=ids)
+    if penalised:
+        logits = filter_logits(logits, job.penalty_only, input_ids=ids)
     return _argmax(logits)
 
 
@@ -644,8 +652,8 @@ def _beam_search(job) -> torch.Tensor:
                 job.logits_out.append(logits.clone())
             V = logits.shape[-1]
             logp = F.log_softmax(logits, dim=-1)
-            if job.repetition_penalty is not None:
-                logp = filter_logits(logp, repetition_penalty=job.repetition_penalty, input_ids=seqs.ids_for_penalty())
+            if job.settings.repetition_penalty is not None:
+                logp = filter_logits(logp, job.penalty_only, input_ids=seqs.ids_for_penalty())
             total = (logp.view(B, nb, V) + running_scores[:, :, None]).view(B, nb * V)
             cand_scores, cand = torch.topk(total, K, dim=1)  # (B, K), best first
             cand_beam, cand_token = cand // V, cand % V  # (B, K)

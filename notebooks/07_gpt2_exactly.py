@@ -24,7 +24,7 @@
 # 1. the paper's four sizes, their parameter counts as reported and as the released models really have them,
 #    and why the two differ;
 # 2. context, vocabulary, initialisation and dropout;
-# 3. a HuggingFace checkpoint made locally, loaded with `GPT.from_pretrained`, checked against `transformers`;
+# 3. a HuggingFace checkpoint made locally, loaded with `load_pretrained`, checked against `transformers`;
 #    and how to load the real `gpt2` weights when you have them;
 # 4. HuggingFace's and nanoGPT's GPT-2 code side by side: which module is which, and every parameter name.
 
@@ -141,7 +141,7 @@ assert hf_defaults.embd_pdrop == hf_defaults.attn_pdrop == hf_defaults.resid_pdr
 #
 # A HuggingFace GPT-2 folder holds `config.json` and `model.safetensors`. We cannot download the real weights
 # here, so we let `transformers` make a checkpoint with random weights (GPT-2's vocabulary and width, only two
-# layers, to keep it small), save it, load the folder with `GPT.from_pretrained`, and compare logits on real
+# layers, to keep it small), save it, load the folder with `load_pretrained`, and compare logits on real
 # text.
 
 # %%
@@ -233,7 +233,7 @@ else:
 # | projections | `Projection`: weight stored (in, out) | `Conv1D`: weight stored (in, out) | `nn.Linear`: weight stored (out, in) |
 # | activation | GELU, tanh form | `gelu_new` (tanh form) | `nn.GELU()`: the exact (erf) form, a tiny difference |
 # | layer norm | `nn.LayerNorm`, ε = 1e-5 | `nn.LayerNorm`, ε = `layer_norm_epsilon` | its own `LayerNorm` (bias optional), ε = 1e-5 |
-# | causal mask | built when needed by `attention_mask` | a stored buffer in older versions (`attn.bias`, `attn.masked_bias`) | a stored buffer `attn.bias`, or `is_causal` in the fused kernel |
+# | causal mask | `causal_mask`, built once per forward pass and shared by the blocks | a stored buffer in older versions (`attn.bias`, `attn.masked_bias`) | a stored buffer `attn.bias`, or `is_causal` in the fused kernel |
 # | KV cache | a `KVCache` object passed in | a `Cache` object passed in (`past_key_values`) | none |
 # | vocabulary | 50,257 | 50,257 | 50,257 when loading GPT-2; 50,304 (a multiple of 64) when training from scratch |
 # | config names | `n_layer`, `n_head`, `n_embd`, `block_size`, `dropout` | `n_layer`, `n_head`, `n_embd`, `n_positions`, `resid_pdrop`/`embd_pdrop`/`attn_pdrop` | `n_layer`, `n_head`, `n_embd`, `block_size`, `dropout` |
@@ -319,7 +319,8 @@ assert "torch.addmm(self.bias" in inspect.getsource(Conv1D.forward)
 #   product; `.split(C, dim=2)` cuts the result into three (B, T, C) tensors, and `view` + `transpose` turn each
 #   into (B, heads, T, head size). Both codes do exactly this; HuggingFace writes the head shape as
 #   `(*shape[:-1], -1, head_dim)`.
-# - **Masks.** We build the causal mask (plus any padding mask) in `attention_mask` and hand it to `attend`.
+# - **Masks.** We build the causal mask (plus any padding mask) once per forward pass with `causal_mask` and hand it to
+#   every block's `attend`.
 #   HuggingFace builds a combined causal-and-padding mask once per forward pass in the model and passes it down
 #   as `attention_mask`; the `attention_interface` chosen by `config._attn_implementation` ("eager",
 #   "sdpa", "flash_attention_2" ...) applies it. Older versions kept a stored triangular buffer `attn.bias`.

@@ -165,3 +165,50 @@ def test_bad_logits_are_explained():
         next_token_probs(torch.full((2,), -math.inf))
     with pytest.raises(ValueError, match="rows"):
         next_token_probs(torch.randn(2, 5), repetition_penalty=1.1, input_ids=torch.zeros(3, 4, dtype=torch.long))
+
+
+def test_one_settings_object_or_the_same_keywords():
+    from gptlab.sampling import SamplingSettings
+
+    logits = torch.randn(3, 40, generator=torch.Generator().manual_seed(9))
+    settings = SamplingSettings(temperature=0.7, top_k=12, top_p=0.8, min_p=0.05)
+    by_name = next_token_probs(logits, temperature=0.7, top_k=12, top_p=0.8, min_p=0.05)
+    assert torch.equal(next_token_probs(logits, settings), by_name)
+    assert torch.equal(next_token_probs(logits, settings, top_k=3), next_token_probs(
+        logits, temperature=0.7, top_k=3, top_p=0.8, min_p=0.05))  # a keyword replaces the object's value
+    with pytest.raises(TypeError, match="unknown sampling setting.*top_n"):
+        next_token_probs(logits, top_n=3)
+    with pytest.raises(TypeError, match="SamplingSettings"):
+        next_token_probs(logits, 0.7)
+    with pytest.raises(ValueError, match="top_k must be a whole number"):
+        SamplingSettings(top_k=0)
+
+
+def test_the_named_filters_compose_into_filter_logits():
+    """filter_logits is the named filters applied in HuggingFace's order, and each filter checks its argument."""
+    from gptlab.sampling import apply_temperature, min_p_filter, top_k_filter, top_p_filter
+
+    logits = torch.randn(4, 30, generator=torch.Generator().manual_seed(3))
+    by_hand = min_p_filter(top_p_filter(top_k_filter(apply_temperature(logits, 0.5), 9), 0.7), 0.1)
+    assert torch.equal(filter_logits(logits, temperature=0.5, top_k=9, top_p=0.7, min_p=0.1), by_hand)
+    assert (top_k_filter(logits, 5) > -math.inf).sum(-1).tolist() == [5, 5, 5, 5]
+    assert torch.equal(top_k_filter(logits[0], 5), top_k_filter(logits, 5)[0])  # one row (V,) works too
+    with pytest.raises(ValueError, match="greedy"):
+        apply_temperature(logits, 0)
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
+        top_p_filter(logits, 0)
+    with pytest.raises(ValueError, match="min_p"):
+        min_p_filter(logits, 1.5)
+
+
+def test_generate_takes_the_settings_object():
+    from gptlab import GPT, GPTConfig
+    from gptlab.generation import generate
+    from gptlab.sampling import SamplingSettings
+
+    model = GPT(GPTConfig(vocab_size=50, block_size=32, n_layer=1, n_head=2, n_embd=16)).eval()
+    settings = SamplingSettings(temperature=0.8, top_k=7)
+    a = generate(model, [1, 2, 3], 12, settings=settings, seed=0)
+    assert torch.equal(a, generate(model, [1, 2, 3], 12, temperature=0.8, top_k=7, seed=0))
+    with pytest.raises(TypeError, match="either as settings=... or by name"):
+        generate(model, [1, 2, 3], 4, settings=settings, top_p=0.5)

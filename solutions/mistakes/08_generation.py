@@ -32,6 +32,18 @@ def apply_repetition_penalty(logits, input_ids, penalty):
     return gptlab.sampling.apply_repetition_penalty(logits, input_ids, penalty)
 '''
 
+TOP_K_FROM_THE_COURSE = '''from gptlab.sampling import top_k_filter as course_top_k
+
+def top_k_filter(logits, k):
+    return course_top_k(logits, k)
+'''
+
+TEMPERATURE_FROM_THE_COURSE = '''import gptlab.sampling
+
+def apply_temperature(logits, temperature):
+    return gptlab.sampling.apply_temperature(logits, temperature)
+'''
+
 MISTAKES = [
     # the generation loop
     Mistake("generate_first_position", "generate_impl", edit=("[:, -1, :]", "[:, 0, :]"),
@@ -58,7 +70,7 @@ MISTAKES = [
     # the samplers
     Mistake("temperature_multiplies", "temperature_impl", edit=("logits / temperature", "logits * temperature"),
             check=r"multiply by 1/temperature, not by temperature",
-            loses=("temperature_test", "sample_test", "generate_test"),
+            loses=("temperature_test", "sample_test"),
             why="logits multiplied by the temperature"),
     Mistake("top_k_off_by_one", "top_k_impl", edit=("logits < kth", "logits <= kth"),
             check=r"kept 0 tokens per row instead of 1: off by one", loses=("top_k_test", "sample_test"),
@@ -81,6 +93,12 @@ MISTAKES = [
     Mistake("penalty_per_occurrence", "repetition_impl", source=PENALTY_PER_OCCURRENCE,
             check=r"applied once per occurrence", loses=("repetition_test", "generate_test"),
             why="the repetition penalty compounds for each occurrence of a token"),
+    Mistake("top_k_from_the_course", "top_k_impl", source=TOP_K_FROM_THE_COURSE,
+            check=None, loses=("top_k_test", "sample_test"), feedback=r"write \w+ yourself",
+            why="top_k_filter calls gptlab.sampling's"),
+    Mistake("temperature_from_the_course", "temperature_impl", source=TEMPERATURE_FROM_THE_COURSE,
+            check=None, loses=("temperature_test", "sample_test"), feedback=r"write \w+ yourself",
+            why="apply_temperature calls gptlab.sampling's"),
     Mistake("penalty_from_the_course", "repetition_impl", source=PENALTY_FROM_THE_COURSE,
             check=None, loses=("repetition_test", "generate_test"), feedback=r"write \w+ yourself",
             why="apply_repetition_penalty calls gptlab.sampling's"),
