@@ -28,6 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .config import GPTConfig
+from .errors import GptlabError
 from .model import GPT
 
 FORMAT = "gptlab-checkpoint"
@@ -38,7 +39,7 @@ OPTIMIZER_FILE = "optimizer.pt"
 _FILES = (OPTIMIZER_FILE, MODEL_FILE, STATE_FILE)  # the order they are replaced in: the JSON commits
 
 
-class CheckpointError(ValueError):
+class CheckpointError(GptlabError, ValueError):
     """A checkpoint (ours or HuggingFace's) that cannot be loaded; the message names what is wrong with it."""
 
 

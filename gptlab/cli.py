@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import run_settings
+from .errors import GptlabError
 from .recipes import RECIPES
 
 # The default CPU recipe: a character-level model sized for the 2 cores of a laptop. Compared with nanoGPT's CPU
@@ -61,7 +63,7 @@ SAMPLE_PROMPT = "\n"  # the default sample starts a new speech
 SAMPLE_TOKENS = 240
 
 
-class UsageError(ValueError):
+class UsageError(GptlabError, ValueError):
     """Bad options or a folder in the way: printed as one line, exit status 2."""
 
 
@@ -82,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--data", help="'shakespeare' (default), a .txt file, a folder of .txt files, or a folder of "
                    "token shards from gptlab prepare")
     d.add_argument("--tokenizer", choices=["char", "gpt2"], help="characters (default) or GPT-2's BPE")
-    d.add_argument("--val-fraction", type=float, default=0.1, help="held-out share of the corpus (default 0.1)")
+    d.add_argument("--val-fraction", type=float, help="held-out share of the corpus (default 0.1)")
     d.add_argument("--data-dir", help="where token files are cached (default ~/.cache/gptlab/data)")
     m = t.add_argument_group("model")
     m.add_argument("--preset", help="a named size: nano, micro, mini, gpt2, gpt2-medium ... (instead of the sizes)")
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             return prepare_command(args)
         if args.command == "eval":
             return eval_command(args)
-    except (ValueError, FileNotFoundError) as e:  # DataError, CheckpointError, UsageError ... are ValueErrors
+    except (GptlabError, ValueError, FileNotFoundError) as e:  # DataError, TokenizerError, UsageError ...
         print(f"gptlab {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 2
@@ -208,8 +210,6 @@ def main(argv: list[str] | None = None) -> int:
 # gptlab train
 # --------------------------------------------------------------------------------------------------------------------
 
-MODEL_OPTIONS = ("n_layer", "n_head", "n_embd", "dropout")
-RECIPE_OPTIONS = ("total_batch_tokens", "beta2", "checkpoint_interval", "hellaswag", "hellaswag_limit")
 SMALL_MODEL_PARAMS = 20_000_000  # below this, CPU training uses one thread unless told otherwise
 
 
@@ -236,7 +236,7 @@ def train_command(args) -> int:
             raise UsageError("--threads must be at least 1")
         torch.set_num_threads(args.threads)
     main_process = rank == 0
-    given = {k: v for k, v in vars(args).items() if v is not None}
+    given = {k: v for k, v in vars(args).items() if v is not None}  # flags left out are None: not given
     out = Path(args.out) if args.out else None
     previous = None
     if out is not None and ckpt.is_checkpoint(out):
@@ -248,30 +248,14 @@ def train_command(args) -> int:
             raise UsageError("--resume needs --out: the folder of the run to continue")
         if previous is None:
             raise UsageError(f"nothing to resume: {out} holds no gptlab training run")
-        settings = dict(previous["settings"])
-        _check_same_run(settings, given, out)
-        for key in ("max_iters", "max_minutes", "eval_interval", "eval_iters", "log_interval", "lr", "min_lr",
-                    "checkpoint_interval", "hellaswag", "hellaswag_limit"):
-            if key in given:
-                settings[key] = given[key]
+        try:
+            settings = run_settings.resolve(given, {}, recorded=previous["settings"])
+        except run_settings.SettingsError as e:
+            raise UsageError(f"{out} {e}") from None
     else:
-        settings = dict(RECIPES[args.recipe]) if args.recipe else dict(DEFAULT_RECIPE)
-        if args.recipe:
-            if "data" not in given:
-                raise UsageError("--recipe needs --data: a folder of token shards (gptlab prepare SOURCE --out FOLDER)")
-            settings["recipe"] = args.recipe
-        if "preset" in given:
-            for key in ("n_layer", "n_head", "n_embd", "dropout"):
-                settings.pop(key, None)
-        settings.update({k: given[k] for k in (*DEFAULT_RECIPE, *RECIPE_OPTIONS) if k in given})
-        if settings.get("hellaswag") not in (None, "hub"):
-            settings["hellaswag"] = str(Path(settings["hellaswag"]).expanduser().absolute())
-        for key in ("preset", "context"):
-            if key in given:
-                settings[key] = given[key]
-        if settings["data"] != "shakespeare":  # so that --resume works from any folder
-            settings["data"] = str(Path(settings["data"]).expanduser().absolute())
-    settings["val_fraction"] = given.get("val_fraction", settings.get("val_fraction", 0.1))
+        if args.recipe and "data" not in given:
+            raise UsageError("--recipe needs --data: a folder of token shards (gptlab prepare SOURCE --out FOLDER)")
+        settings = run_settings.resolve(given, RECIPES[args.recipe] if args.recipe else DEFAULT_RECIPE)
     if out is None:
         out = Path("runs") / f"{Path(str(settings['data'])).stem}-{settings['tokenizer']}"
         if ckpt.is_checkpoint(out):
@@ -306,7 +290,7 @@ def train_command(args) -> int:
     if args.resume:
         config = GPTConfig.from_dict(previous["config"])
     elif "preset" in settings:
-        overrides = {k: settings[k] for k in MODEL_OPTIONS if k in given}
+        overrides = {k: settings[k] for k in run_settings.MODEL_SIZES if k in given}
         overrides["vocab_size"] = data.tokenizer.vocab_size
         if "context" in settings:
             overrides["block_size"] = settings["context"]
@@ -350,9 +334,9 @@ def train_command(args) -> int:
     model = GPT(config)
     if args.threads is None and world == 1 and trainer_device(args.device) == "cpu" and "OMP_NUM_THREADS" not in os.environ:
         # A small model's operations are short, so threads waiting for each other cost a large share of each, and
-        # as soon as anything else runs on the machine a second thread makes every step several times slower
-        # (measured on a shared 2-core machine: 97 steps in 3.5 minutes with 2 threads, 1,100 with 1). One thread
-        # is never more than the core count slower. Larger models are measured (see fastest_thread_count).
+        # as soon as anything else runs on the machine a second thread can make every step several times slower
+        # (bench/train.py measures it: run it with OMP_NUM_THREADS=1 and 2). One thread is never more than the
+        # core count slower. Larger models are measured (see fastest_thread_count).
         if n_params_of(model) < SMALL_MODEL_PARAMS:
             torch.set_num_threads(1)
         else:
@@ -435,20 +419,6 @@ def trainer_device(device: str) -> str:
     from .train import pick_device
 
     return pick_device(device).type
-
-
-def _check_same_run(settings: dict, given: dict, out: Path) -> None:
-    """--resume with options that describe a different model or data is a mistake, not a wish to change it."""
-    fixed = ("data", "tokenizer", "preset", "n_layer", "n_head", "n_embd", "context", "block_size", "batch_size",
-             "grad_accum", "dropout", "seed")
-    given = dict(given)
-    if given.get("data", "shakespeare") != "shakespeare":
-        given["data"] = str(Path(given["data"]).expanduser().absolute())
-    clashes = [f"--{k.replace('_', '-')} {given[k]} (the run has {settings.get(k)})" for k in fixed
-               if k in given and settings.get(k) != given[k]]
-    if clashes:
-        raise UsageError(f"{out} holds a different run: " + "; ".join(clashes)
-                         + ". Drop these options to resume it, or use another --out.")
 
 
 def _check_out_folder(out: Path, previous: dict | None, force: bool, main_process: bool) -> None:

@@ -39,6 +39,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from .errors import GptlabError
 from .tokenizers import BPETokenizer, CharTokenizer, tokenizer_from_dict
 
 SHAKESPEARE = "shakespeare"
@@ -47,7 +48,7 @@ CHUNK_CHARS = 1 << 22  # user text files are read ~4M characters at a time, cut 
 CHAR_SEPARATOR = "\n\n"
 
 
-class DataError(ValueError):
+class DataError(GptlabError, ValueError):
     """The corpus cannot be used: missing, empty, unreadable, or too short for the requested context."""
 
 

