@@ -41,7 +41,7 @@ def graded(tmp_path_factory):
     Path(CANARY).write_text("original")
     Path(ESCAPE).unlink(missing_ok=True)
     out = tmp_path_factory.mktemp("graded")
-    results = grade(subs, out, source_dir=SOLUTIONS, limits=Limits(cell_seconds=30, notebook_seconds=180),
+    results = grade(subs, out, source_dir=SOLUTIONS, limits=Limits(cell_seconds=45, notebook_seconds=180),
                     jobs=2, progress=False)
     return {(r.student, r.exercise): r for r in results}, out
 
