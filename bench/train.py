@@ -9,8 +9,16 @@ PyTorch's fused attention (sdpa), no dropout, fp32. The two are interleaved (A B
 slows both alike, and the median tokens/s of each is reported, for a character vocabulary and for GPT-2's 50,257
 tokens, whose LM head and cross-entropy dominate small models.
 
+Ours trains the way ``gptlab train`` does, through :func:`gptlab.train.loss_module`: the LM head and cross-entropy
+of :mod:`gptlab.engine.loss`, which never holds all the logits (``--plain-loss``: the model's own loss instead).
+
 Wall-clock tokens/s is the headline; tokens per CPU second of the process is reported beside it, since on a
 shared machine it measures the work itself (exactly so with one thread: ``OMP_NUM_THREADS=1``).
+
+Peak memory is measured apart, one side at a time in a fresh process (the same models, weights and batches):
+the most resident memory (Linux's ``VmHWM``, reset once the models are built) minus the resident memory at that
+moment, over ``--steps`` + 1 training steps. It counts what a training step adds: activations, logits, gradients
+and AdamW's moments (the same for both sides). ``--no-memory`` skips it.
 
 The glibc malloc settings that stop large temporaries (the 8 x 256 x 50257 logits and their gradient) from being
 returned to the OS and faulted in again every step are applied to the whole process, so to both sides alike
@@ -40,6 +48,9 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=3, help="training steps per model per round")
     p.add_argument("--vocab", choices=["char", "gpt2", "both"], default="both")
     p.add_argument("--no-malloc-tunables", action="store_true")
+    p.add_argument("--plain-loss", action="store_true", help="ours with the model's own loss, not the fused one")
+    p.add_argument("--no-memory", action="store_true", help="do not measure peak memory")
+    p.add_argument("--peak-of", choices=["gptlab", "transformers"], help=argparse.SUPPRESS)  # the child's job
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args()
 
@@ -50,9 +61,13 @@ def main() -> int:
     import torch
     import transformers
 
+    if args.peak_of:
+        print(json.dumps(peak_memory_here(args)))
+        return 0
     results = {
         "config": {k: getattr(args, k) for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")},
-        "method": f"{args.rounds} interleaved rounds of {args.steps} steps per model, medians; fp32, sdpa, no dropout",
+        "method": f"{args.rounds} interleaved rounds of {args.steps} steps per model, medians; fp32, sdpa, no dropout"
+                  + ("; ours with the model's own loss" if args.plain_loss else "; ours with the fused LM-head loss"),
         "environment": {
             "torch": torch.__version__, "transformers": transformers.__version__, "threads": torch.get_num_threads(),
             "machine": platform.machine(), "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
@@ -62,10 +77,16 @@ def main() -> int:
     for vocab in (["char", "gpt2"] if args.vocab == "both" else [args.vocab]):
         results["vocab"][vocab] = compare(vocab, args)
         r = results["vocab"][vocab]
+        if not args.no_memory:
+            for name in ("gptlab", "transformers"):
+                r[name].update(peak_memory(vocab, name, args))
         print(f"{vocab:5s} vocab {r['vocab_size']:>6,}: gptlab {r['gptlab']['tokens_per_s']:8,.0f} tok/s   "
               f"transformers {r['transformers']['tokens_per_s']:8,.0f} tok/s   ratio {r['speedup']:.2f}   "
               f"(per CPU second: {r['gptlab']['tokens_per_cpu_s']:,.0f} vs {r['transformers']['tokens_per_cpu_s']:,.0f}, "
               f"ratio {r['speedup_cpu_time']:.2f})", file=sys.stderr)
+        if not args.no_memory:
+            print(f"{'':18s} peak memory of a step: gptlab {r['gptlab']['peak_step_mb']:,.0f} MB   "
+                  f"transformers {r['transformers']['peak_step_mb']:,.0f} MB", file=sys.stderr)
     text = json.dumps(results, indent=1)
     print(text)
     if args.out:
@@ -74,13 +95,16 @@ def main() -> int:
     return 0
 
 
-def compare(vocab: str, args) -> dict:
+def setup(vocab: str, args):
+    """Both models with the same weights, the batches, the two training steps, and the models' largest logit
+    difference on the first batch."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from gptlab import GPT, GPTConfig
     from gptlab.data import BatchSampler, prepare
     from gptlab.hf import config_to_hf, to_hf_state_dict
+    from gptlab.train import loss_module
 
     data = prepare("shakespeare", vocab)
     config = GPTConfig(vocab_size=data.tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
@@ -105,7 +129,7 @@ def compare(vocab: str, args) -> dict:
         raise RuntimeError(f"the two models disagree (max logit difference {diff}); the comparison would be unfair")
 
     def step_ours(model, opt, x, y):
-        _, loss = model(x, y)
+        _, loss = model(x, y)  # model: loss_module(ours), as the trainer
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -117,10 +141,18 @@ def compare(vocab: str, args) -> dict:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
+    loss_model = loss_module(ours, fused_loss=not args.plain_loss)
     contenders = {
-        "gptlab": (ours, torch.optim.AdamW(ours.parameters(), lr=1e-4), step_ours),
+        "gptlab": (loss_model, torch.optim.AdamW(ours.parameters(), lr=1e-4), step_ours),
         "transformers": (hf, torch.optim.AdamW(hf.parameters(), lr=1e-4), step_hf),
     }
+    return config, contenders, sampler, diff
+
+
+def compare(vocab: str, args) -> dict:
+    import torch
+
+    config, contenders, sampler, diff = setup(vocab, args)
     wall: dict[str, list[float]] = {name: [] for name in contenders}
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
     step = 1
@@ -148,6 +180,50 @@ def compare(vocab: str, args) -> dict:
     out["speedup"] = out["gptlab"]["tokens_per_s"] / out["transformers"]["tokens_per_s"]
     out["speedup_cpu_time"] = out["gptlab"]["tokens_per_cpu_s"] / out["transformers"]["tokens_per_cpu_s"]
     return out
+
+
+def peak_memory(vocab: str, name: str, args) -> dict:
+    """The peak memory of ``name``'s training step, measured in a child process that trains only it."""
+    import subprocess
+
+    argv = [sys.executable, __file__, "--vocab", vocab, "--peak-of", name, "--steps", str(args.steps)]
+    argv += [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("n_layer", "n_head", "n_embd", "block_size",
+                                                                      "batch_size")]
+    argv += ["--plain-loss"] * args.plain_loss + ["--no-malloc-tunables"] * args.no_malloc_tunables
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def peak_memory_here(args) -> dict:
+    """Build both models, keep one, and train it for ``steps`` + 1 steps: its peak resident memory above the
+    resident memory once built (the kernel's high-water mark is reset then, where Linux allows it)."""
+    import gc
+
+    _, contenders, sampler, _ = setup(args.vocab, args)
+    model, opt, fn = contenders[args.peak_of]
+    contenders.clear()
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current resident size
+        reset = True
+    except OSError:
+        reset = False
+    start = _status_kb("VmRSS")
+    for step in range(args.steps + 1):
+        x, y = sampler.batch(step)
+        fn(model, opt, x, y)
+    peak = _status_kb("VmHWM")
+    return {"peak_step_mb": round((peak - start) / 1024, 1), "rss_before_mb": round(start / 1024, 1),
+            "peak_rss_mb": round(peak / 1024, 1), "peak_since_models_built": reset}
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--compile", action="store_true", help="torch.compile the model (faster steps, slow start; "
                    "recipes compile on GPUs by themselves)")
     r.add_argument("--no-compile", action="store_true", help="a recipe run on a GPU without torch.compile")
+    r.add_argument("--fused-loss", action=argparse.BooleanOptionalAction, help="the LM head's cross-entropy a chunk "
+                   "of rows at a time (gptlab.engine.loss; the default): the same loss and gradients without all the "
+                   "logits in memory; --no-fused-loss computes them the model's own way")
     r.add_argument("--threads", type=int, help="CPU threads (default: 1 for models under 20M parameters, else "
                    "1 or all cores, whichever is measured faster)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -327,7 +330,7 @@ def train_command(args) -> int:
         eval_interval=settings["eval_interval"], eval_iters=settings["eval_iters"],
         log_interval=settings["log_interval"], seed=settings["seed"],
         checkpoint_interval=settings.get("checkpoint_interval"),
-        device=args.device, dtype=args.dtype, compile=compile_model,
+        device=args.device, dtype=args.dtype, compile=compile_model, fused_loss=settings["fused_loss"],
     )
     _check_memory(config, train_config, args.device)  # before building the model: a too-big one may not fit either
     torch.manual_seed(train_config.seed)
@@ -340,7 +343,8 @@ def train_command(args) -> int:
         if n_params_of(model) < SMALL_MODEL_PARAMS:
             torch.set_num_threads(1)
         else:
-            torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, block_size, config.vocab_size))
+            torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, block_size, config.vocab_size,
+                                                       fused_loss=train_config.fused_loss))
     n_params = sum(p.numel() for p in model.parameters())
     say(f"model: {config.n_layer} layers x {config.n_head} heads x {config.n_embd} wide, context {config.block_size}, "
         f"vocabulary {config.vocab_size}: {n_params:,} parameters")
@@ -435,17 +439,20 @@ def _check_out_folder(out: Path, previous: dict | None, force: bool, main_proces
         raise UsageError(f"{out} is a file, not a folder")
 
 
-def estimate_training_bytes(config, batch_size: int, block_size: int) -> int:
+def estimate_training_bytes(config, batch_size: int, block_size: int, *, fused_loss: bool = True) -> int:
     """A rough upper estimate of memory for one training micro-step: fp32 weights, gradients and AdamW's two
     moments (16 bytes per parameter), the activations kept for the backward pass (about 40 numbers per token
-    and width per layer, plus the attention matrices) and the logits with their gradient."""
+    and width per layer, plus the attention matrices) and the loss's share: the plain loss holds the logits, their
+    log-softmax and their gradient (three B x T x vocab tensors); the fused one (:mod:`gptlab.engine.loss`) one
+    chunk of logits and the LM head's gradient, kept from the forward pass to the backward pass."""
+    from .engine.loss import CHUNK_ROWS
     from .params import count_parameters
 
     B, T, C, L, H, V = batch_size, block_size, config.n_embd, config.n_layer, config.n_head, config.vocab_size
     params = count_parameters(config)["total"]
     activations = L * B * T * (40 * C + 3 * H * T) * 4
-    logits = 3 * B * T * V * 4
-    return 16 * params + activations + logits
+    loss = (min(CHUNK_ROWS, B * T) * V + V * C) * 4 if fused_loss else 3 * B * T * V * 4
+    return 16 * params + activations + loss
 
 
 def _available_bytes(device: str) -> int | None:
@@ -468,7 +475,8 @@ def _available_bytes(device: str) -> int | None:
 
 
 def _check_memory(config, train_config, device: str) -> None:
-    need = estimate_training_bytes(config, train_config.batch_size, train_config.block_size)
+    need = estimate_training_bytes(config, train_config.batch_size, train_config.block_size,
+                                   fused_loss=train_config.fused_loss)
     have = _available_bytes(device)
     if have is not None and need > 0.9 * have:
         raise UsageError(

@@ -6,7 +6,8 @@ named one from :mod:`gptlab.recipes`), :data:`BASE`. A flag left out is *not giv
 no defaults for settings, so a default can never pose as a choice and overwrite a recorded value.
 
 Resuming continues the same run. Only :data:`CHANGEABLE_ON_RESUME` (how long it trains, how often it reports, the
-learning rate's end points) may differ from the record; any other setting given with ``--resume`` must equal the
+learning rate's end points, and ``fused_loss``, which changes how the loss is computed but not its value) may
+differ from the record; any other setting given with ``--resume`` must equal the
 recorded one, or the folder holds a different run and the command says so.
 """
 from __future__ import annotations
@@ -16,18 +17,18 @@ from pathlib import Path
 from .errors import GptlabError
 
 # Recorded by every run, whatever its recipe; older runs that lack one read it from here.
-BASE = dict(val_fraction=0.1)
+BASE = dict(val_fraction=0.1, fused_loss=True)
 
 # Settings a flag can set and a run records. The recipes hold most of them; preset and context only when given.
 SETTINGS = (
     "data", "tokenizer", "val_fraction", "preset", "n_layer", "n_head", "n_embd", "context", "dropout",
     "block_size", "batch_size", "grad_accum", "total_batch_tokens", "max_iters", "max_minutes", "lr", "min_lr",
     "warmup_iters", "weight_decay", "grad_clip", "beta2", "seed", "eval_interval", "eval_iters",
-    "checkpoint_interval", "hellaswag", "hellaswag_limit", "log_interval", "recipe",
+    "checkpoint_interval", "hellaswag", "hellaswag_limit", "log_interval", "recipe", "fused_loss",
 )
 MODEL_SIZES = ("n_layer", "n_head", "n_embd", "dropout")  # a --preset replaces the recipe's sizes
 CHANGEABLE_ON_RESUME = ("max_iters", "max_minutes", "eval_interval", "eval_iters", "log_interval", "lr", "min_lr",
-                        "checkpoint_interval", "hellaswag", "hellaswag_limit")
+                        "checkpoint_interval", "hellaswag", "hellaswag_limit", "fused_loss")
 
 
 class SettingsError(GptlabError, ValueError):

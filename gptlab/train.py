@@ -6,6 +6,8 @@ What it does, in the order a training step meets it:
 - a learning rate that rises linearly for ``warmup_iters`` and then follows a cosine down to ``min_lr``; with a
   time budget the cosine runs over whichever ends first, the iterations or the time, so a run cut short by a slow
   machine still finishes with a small learning rate instead of being stopped at full speed;
+- the loss through :func:`loss_module`: for a gptlab :class:`~gptlab.model.GPT`, the LM head and cross-entropy
+  of :mod:`gptlab.engine.loss`, which never hold all the logits at once (``fused_loss=False``: the model's own);
 - ``grad_accum`` micro-batches per step (the loss of each divided by ``grad_accum``, so the gradient is that of
   the mean over all of them), gradient clipping, AdamW with weight decay on matrices only;
 - a check that the loss and the gradient norm are finite and the loss has not exploded: otherwise the run stops
@@ -66,6 +68,7 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "auto"  # "auto": bfloat16 autocast on GPUs that have it, else float32
     compile: bool = False
+    fused_loss: bool = True  # the loss through gptlab.engine.loss (see loss_module): less memory, the same numbers
     explode_factor: float = 3.0  # a loss above this many times the first step's counts as exploding
 
     def __post_init__(self):
@@ -153,16 +156,38 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.de
     return torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2), **extra)
 
 
+def loss_module(model: torch.nn.Module, fused_loss: bool = True) -> torch.nn.Module:
+    """What the trainer calls as ``_, loss = module(x, y)``: ``model`` itself, or with ``fused_loss`` and a stock
+    gptlab GPT, :class:`gptlab.engine.loss.FusedLossGPT` around it, which computes the same loss and gradients
+    without the (B, T, vocab) logits (it returns ``None`` in their place). A model that changes what its forward
+    pass or its LM head computes (a subclass's ``forward``, hooks, a head with a bias) is left as it is, since
+    the fused loss would skip what it adds."""
+    if fused_loss and _fusable(model):
+        from .engine.loss import FusedLossGPT
+
+        return FusedLossGPT(model)
+    return model
+
+
+def _fusable(model) -> bool:
+    from .model import GPT
+
+    head = getattr(model, "lm_head", None)
+    return (isinstance(model, GPT) and type(model).forward is GPT.forward and type(head) is torch.nn.Linear
+            and head.bias is None and not any(m._forward_hooks or m._forward_pre_hooks for m in (model, head)))
+
+
 def fastest_thread_count(model: torch.nn.Module, batch_size: int, block_size: int, vocab_size: int,
-                         candidates: Iterable[int] | None = None, repeats: int = 3) -> int:
+                         candidates: Iterable[int] | None = None, repeats: int = 3, fused_loss: bool = True) -> int:
     """The number of CPU threads that runs a training step of ``model`` fastest, measured here and now.
 
     PyTorch uses one thread per core, and the threads wait for each other at the end of every operation. For a
     small model the operations are short, so that waiting is a large share of each; and when other programs keep
     the cores busy, one thread is often paused while the others spin. On a busy machine one thread can run the
     default recipe several times faster than two; on a quiet one two may win. So: time a forward and backward pass
-    of a copy of the model (the real one and the random number generators are untouched) with each candidate
-    count, interleaved, and keep the fastest. ``OMP_NUM_THREADS``, when set, wins.
+    of a copy of the model (the real one and the random number generators are untouched), through the loss the
+    trainer uses (:func:`loss_module`), with each candidate count, interleaved, and keep the fastest.
+    ``OMP_NUM_THREADS``, when set, wins.
     """
     import copy
 
@@ -172,7 +197,7 @@ def fastest_thread_count(model: torch.nn.Module, batch_size: int, block_size: in
     candidates = sorted(set(candidates or (1, default)))
     if len(candidates) == 1:
         return candidates[0]
-    probe = copy.deepcopy(model).cpu().train()
+    probe = loss_module(copy.deepcopy(model).cpu().train(), fused_loss)
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, vocab_size, (batch_size, block_size), generator=g)
     best = {n: float("inf") for n in candidates}
@@ -303,7 +328,8 @@ class Trainer:
         self.interrupted = False
         self.stop_reason = ""
         self._eval_seconds = 0.0
-        self._forward_model = self._wrap(self.model)
+        self._loss_model = loss_module(self.model, config.fused_loss)  # evaluation's (no DDP, not compiled)
+        self._forward_model = self._wrap(self._loss_model)
 
     def _wrap(self, model):
         if self.world_size > 1:
@@ -505,7 +531,7 @@ class Trainer:
         for i in range(self.config.eval_iters):
             x, y = self.val_sampler.batch(i)
             with self._autocast():
-                _, loss = self.model(x, y)
+                _, loss = self._loss_model(x, y)
             total += loss.float()
         self.model.train()
         if self.world_size > 1:

@@ -69,6 +69,19 @@ def test_resume_trains_on_the_split_the_run_was_started_with(corpus, tmp_path, c
     assert ckpt.read_state(out)["iteration"] == 9
 
 
+def test_the_plain_loss_is_a_flag_away_and_the_memory_estimate_knows_the_difference(corpus, tmp_path):
+    from gptlab import GPTConfig
+    from gptlab.cli import estimate_training_bytes
+
+    out = tmp_path / "run"
+    assert main(tiny(corpus, out, "--no-fused-loss", "--max-iters", "2")) == 0
+    state = ckpt.read_state(out)
+    assert state["settings"]["fused_loss"] is False and state["train"]["fused_loss"] is False
+    gpt2 = GPTConfig.from_preset("gpt2")
+    fused, plain = (estimate_training_bytes(gpt2, 8, 1024, fused_loss=f) for f in (True, False))
+    assert plain - fused > 2 * 8 * 1024 * gpt2.vocab_size * 4  # two of the three logits tensors and more
+
+
 def test_generate_streams_a_continuation(corpus, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(tiny(corpus, out)) == 0

@@ -52,3 +52,12 @@ def test_an_old_record_without_a_setting_reads_it_from_the_base():
     recorded = {k: v for k, v in resolve({}, DEFAULT_RECIPE).items() if k != "val_fraction"}
     assert resolve({}, {}, recorded=recorded)["val_fraction"] == 0.1
     assert resolve({"val_fraction": 0.1}, {}, recorded=recorded)["val_fraction"] == 0.1
+
+
+def test_the_fused_loss_is_on_by_default_and_may_change_on_resume():
+    recorded = resolve({"fused_loss": False}, DEFAULT_RECIPE)
+    assert recorded["fused_loss"] is False and resolve({}, DEFAULT_RECIPE)["fused_loss"] is True
+    assert resolve({}, {}, recorded=recorded)["fused_loss"] is False  # the record, not the default
+    assert resolve({"fused_loss": True}, {}, recorded=recorded)["fused_loss"] is True  # the same numbers either way
+    older = {k: v for k, v in recorded.items() if k != "fused_loss"}
+    assert resolve({}, {}, recorded=older)["fused_loss"] is True
