@@ -42,7 +42,7 @@ def main() -> int:
     p.add_argument("--n-layer", type=int, default=6)
     p.add_argument("--n-head", type=int, default=6)
     p.add_argument("--n-embd", type=int, default=384)
-    p.add_argument("--block-size", type=int, default=256)
+    p.add_argument("--seq-len", type=int, default=256, help="tokens per sequence, and the model's context")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--rounds", type=int, default=5, help="A B rounds measured (after one warm-up round)")
     p.add_argument("--steps", type=int, default=3, help="training steps per model per round")
@@ -65,7 +65,7 @@ def main() -> int:
         print(json.dumps(peak_memory_here(args)))
         return 0
     results = {
-        "config": {k: getattr(args, k) for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size")},
+        "config": {k: getattr(args, k) for k in ("n_layer", "n_head", "n_embd", "seq_len", "batch_size")},
         "method": f"{args.rounds} interleaved rounds of {args.steps} steps per model, medians; fp32, sdpa, no dropout"
                   + ("; ours with the model's own loss" if args.plain_loss else "; ours with the fused LM-head loss"),
         "environment": {
@@ -107,7 +107,7 @@ def setup(vocab: str, args):
     from gptlab.train import loss_module
 
     data = prepare("shakespeare", vocab)
-    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
+    config = GPTConfig(vocab_size=data.tokenizer.vocab_size, block_size=args.seq_len, n_layer=args.n_layer,
                        n_head=args.n_head, n_embd=args.n_embd, dropout=0.0, attn_impl="sdpa")
     torch.manual_seed(0)
     ours = GPT(config)
@@ -121,7 +121,7 @@ def setup(vocab: str, args):
     hf.tie_weights()
     ours.train(), hf.train()
 
-    sampler = BatchSampler(data.train, args.batch_size, args.block_size, seed=0)
+    sampler = BatchSampler(data.train, args.batch_size, args.seq_len, seed=0)
     x, y = sampler.batch(0)
     with torch.no_grad():
         diff = (ours(x) - hf(input_ids=x).logits).abs().max().item()
@@ -166,7 +166,7 @@ def compare(vocab: str, args) -> dict:
             if round_:
                 wall[name].append((time.perf_counter() - start) / args.steps)
                 cpu[name].append((time.process_time() - start_cpu) / args.steps)
-    tokens = args.batch_size * args.block_size
+    tokens = args.batch_size * args.seq_len
     out = {"vocab_size": config.vocab_size, "max_logit_difference_at_start": diff}
     for name in contenders:
         out[name] = {
@@ -187,7 +187,7 @@ def peak_memory(vocab: str, name: str, args) -> dict:
     import subprocess
 
     argv = [sys.executable, __file__, "--vocab", vocab, "--peak-of", name, "--steps", str(args.steps)]
-    argv += [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("n_layer", "n_head", "n_embd", "block_size",
+    argv += [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("n_layer", "n_head", "n_embd", "seq_len",
                                                                       "batch_size")]
     argv += ["--plain-loss"] * args.plain_loss + ["--no-malloc-tunables"] * args.no_malloc_tunables
     done = subprocess.run(argv, capture_output=True, text=True, check=True)

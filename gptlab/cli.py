@@ -43,7 +43,7 @@ DEFAULT_RECIPE = dict(
     n_layer=4,
     n_head=4,
     n_embd=128,
-    block_size=64,
+    seq_len=64,
     dropout=0.0,
     batch_size=32,
     grad_accum=1,
@@ -91,10 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--n-layer", type=int)
     m.add_argument("--n-head", type=int)
     m.add_argument("--n-embd", type=int)
-    m.add_argument("--context", type=int, help="the model's context length (default: --block-size)")
+    m.add_argument("--context", type=int, help="the model's context length (default: --seq-len)")
     m.add_argument("--dropout", type=float)
     o = t.add_argument_group("optimisation")
-    o.add_argument("--block-size", type=int, help="tokens per training sequence")
+    o.add_argument("--seq-len", "--block-size", dest="seq_len", type=int,
+                   help="tokens per training sequence (--block-size is its older name)")
     o.add_argument("--batch-size", type=int, help="sequences per micro-batch (per process under torchrun)")
     o.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step")
     o.add_argument("--total-batch-tokens", type=int, help="tokens per optimizer step across all processes; "
@@ -289,7 +290,7 @@ def train_command(args) -> int:
     say(f"data: {data}")
 
     # --- model --------------------------------------------------------------------------------------------------
-    block_size = settings["block_size"]
+    seq_len = settings["seq_len"]
     if args.resume:
         config = GPTConfig.from_dict(previous["config"])
     elif "preset" in settings:
@@ -298,24 +299,24 @@ def train_command(args) -> int:
         if "context" in settings:
             overrides["block_size"] = settings["context"]
         config = GPTConfig.from_preset(settings["preset"], **overrides)
-        if "block_size" not in given:  # train at the preset's full context
-            block_size = settings["block_size"] = config.block_size
+        if "seq_len" not in given:  # train at the preset's full context
+            seq_len = settings["seq_len"] = config.block_size
     else:
         config = GPTConfig(
             vocab_size=data.tokenizer.vocab_size,
-            block_size=settings.get("context") or block_size,
+            block_size=settings.get("context") or seq_len,
             n_layer=settings["n_layer"], n_head=settings["n_head"], n_embd=settings["n_embd"],
             dropout=settings["dropout"],
         )
     if config.vocab_size != data.tokenizer.vocab_size:
         raise UsageError(f"the model's vocabulary ({config.vocab_size}) does not match the data's ({data.tokenizer.vocab_size})")
-    if block_size > config.block_size:
+    if seq_len > config.block_size:
         raise UsageError(
-            f"--block-size {block_size} is beyond the model's context of {config.block_size} positions; "
-            f"use --block-size {config.block_size} or less, or a longer --context"
+            f"--seq-len {seq_len} is beyond the model's context of {config.block_size} positions; "
+            f"use --seq-len {config.block_size} or less, or a longer --context"
         )
     if settings.get("total_batch_tokens") and "grad_accum" not in given:  # recomputed for this many processes
-        settings["grad_accum"] = grad_accum_for(settings["total_batch_tokens"], settings["batch_size"], block_size,
+        settings["grad_accum"] = grad_accum_for(settings["total_batch_tokens"], settings["batch_size"], seq_len,
                                                 world)
     device = pick_device(args.device)
     compile_model = args.compile or (bool(settings.get("recipe")) and device.type == "cuda" and not args.no_compile)
@@ -323,7 +324,7 @@ def train_command(args) -> int:
     train_config = TrainConfig(
         max_iters=settings["max_iters"],
         max_seconds=max_minutes * 60 if max_minutes else None,
-        batch_size=settings["batch_size"], block_size=block_size, grad_accum=settings["grad_accum"],
+        batch_size=settings["batch_size"], seq_len=seq_len, grad_accum=settings["grad_accum"],
         lr=settings["lr"], min_lr=settings["min_lr"], warmup_iters=settings["warmup_iters"],
         weight_decay=settings["weight_decay"], grad_clip=settings["grad_clip"],
         beta1=settings.get("beta1", 0.9), beta2=settings.get("beta2", 0.99),
@@ -343,13 +344,13 @@ def train_command(args) -> int:
         if n_params_of(model) < SMALL_MODEL_PARAMS:
             torch.set_num_threads(1)
         else:
-            torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, block_size, config.vocab_size,
+            torch.set_num_threads(fastest_thread_count(model, train_config.batch_size, seq_len, config.vocab_size,
                                                        fused_loss=train_config.fused_loss))
     n_params = sum(p.numel() for p in model.parameters())
     say(f"model: {config.n_layer} layers x {config.n_head} heads x {config.n_embd} wide, context {config.block_size}, "
         f"vocabulary {config.vocab_size}: {n_params:,} parameters")
     global_batch = train_config.batch_size * train_config.grad_accum * world
-    say(f"training: {global_batch} x {block_size} tokens per step"
+    say(f"training: {global_batch} x {seq_len} tokens per step"
         + (f" ({world} processes)" if world > 1 else "")
         + f", up to {train_config.max_iters} steps" + (f" or {max_minutes:g} minutes" if max_minutes else "")
         + f", into {out}" + (f" ({torch.get_num_threads()} CPU threads)" if trainer_device(args.device) == "cpu" else ""))
@@ -386,7 +387,7 @@ def train_command(args) -> int:
         return 1
     except torch.OutOfMemoryError as e:
         say(f"gptlab train: out of memory: {e}\nUse a smaller --batch-size (with --grad-accum to keep the same "
-            "tokens per step) or a smaller --block-size.", file=sys.stderr)
+            "tokens per step) or a smaller --seq-len.", file=sys.stderr)
         return 1
     finally:
         if world > 1:
@@ -439,7 +440,7 @@ def _check_out_folder(out: Path, previous: dict | None, force: bool, main_proces
         raise UsageError(f"{out} is a file, not a folder")
 
 
-def estimate_training_bytes(config, batch_size: int, block_size: int, *, fused_loss: bool = True) -> int:
+def estimate_training_bytes(config, batch_size: int, seq_len: int, *, fused_loss: bool = True) -> int:
     """A rough upper estimate of memory for one training micro-step: fp32 weights, gradients and AdamW's two
     moments (16 bytes per parameter), the activations kept for the backward pass (about 40 numbers per token
     and width per layer, plus the attention matrices) and the loss's share: the plain loss holds the logits, their
@@ -448,7 +449,7 @@ def estimate_training_bytes(config, batch_size: int, block_size: int, *, fused_l
     from .engine.loss import CHUNK_ROWS
     from .params import count_parameters
 
-    B, T, C, L, H, V = batch_size, block_size, config.n_embd, config.n_layer, config.n_head, config.vocab_size
+    B, T, C, L, H, V = batch_size, seq_len, config.n_embd, config.n_layer, config.n_head, config.vocab_size
     params = count_parameters(config)["total"]
     activations = L * B * T * (40 * C + 3 * H * T) * 4
     loss = (min(CHUNK_ROWS, B * T) * V + V * C) * 4 if fused_loss else 3 * B * T * V * 4
@@ -475,14 +476,14 @@ def _available_bytes(device: str) -> int | None:
 
 
 def _check_memory(config, train_config, device: str) -> None:
-    need = estimate_training_bytes(config, train_config.batch_size, train_config.block_size,
+    need = estimate_training_bytes(config, train_config.batch_size, train_config.seq_len,
                                    fused_loss=train_config.fused_loss)
     have = _available_bytes(device)
     if have is not None and need > 0.9 * have:
         raise UsageError(
-            f"a micro-batch of {train_config.batch_size} x {train_config.block_size} tokens on this model needs about "
+            f"a micro-batch of {train_config.batch_size} x {train_config.seq_len} tokens on this model needs about "
             f"{need / 2**30:.1f} GiB but only {have / 2**30:.1f} GiB are free: use a smaller --batch-size (and "
-            "--grad-accum to keep the tokens per step), a smaller --block-size or a smaller model"
+            "--grad-accum to keep the tokens per step), a smaller --seq-len or a smaller model"
         )
 
 

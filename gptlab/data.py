@@ -436,34 +436,34 @@ class BatchSampler:
         self,
         tokens: np.ndarray,
         batch_size: int,
-        block_size: int,
+        seq_len: int,
         *,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
         device: str | torch.device = "cpu",
     ):
-        if batch_size < 1 or block_size < 1:
-            raise ValueError(f"batch_size and block_size must be positive, got {batch_size} and {block_size}")
-        if len(tokens) < block_size + 1:
+        if batch_size < 1 or seq_len < 1:
+            raise ValueError(f"batch_size and seq_len must be positive, got {batch_size} and {seq_len}")
+        if len(tokens) < seq_len + 1:
             raise DataError(
-                f"the data has {len(tokens):,} tokens, too few for one window of block_size + 1 = {block_size + 1}; "
-                "use a smaller --block-size or more text"
+                f"the data has {len(tokens):,} tokens, too few for one window of seq_len + 1 = {seq_len + 1}; "
+                "use a smaller --seq-len or more text"
             )
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in [0, {world_size})")
-        self.tokens, self.batch_size, self.block_size = tokens, batch_size, block_size
+        self.tokens, self.batch_size, self.seq_len = tokens, batch_size, seq_len
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.device = torch.device(device)
         self.step = 0
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Batch number ``step`` (this rank's shard): x, y of shape (batch_size, block_size), int64."""
+        """Batch number ``step`` (this rank's shard): x, y of shape (batch_size, seq_len), int64."""
         rng = np.random.default_rng([self.seed, step])
-        n_starts = len(self.tokens) - self.block_size  # a window needs block_size + 1 tokens
+        n_starts = len(self.tokens) - self.seq_len  # a window needs seq_len + 1 tokens
         starts = rng.integers(0, n_starts, size=self.batch_size * self.world_size)
         starts = starts[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
-        windows = self.tokens[starts[:, None] + np.arange(self.block_size + 1)]  # (B, T + 1)
+        windows = self.tokens[starts[:, None] + np.arange(self.seq_len + 1)]  # (B, T + 1)
         windows = torch.from_numpy(windows.astype(np.int64))
         x, y = windows[:, :-1], windows[:, 1:]  # (B, T) each
         if self.device.type == "cuda":

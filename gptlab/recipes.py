@@ -20,13 +20,13 @@ TOKENS_PER_STEP = 2**19
 
 RECIPES: dict[str, dict] = {
     "gpt2-124m": dict(
-        preset="gpt2", tokenizer="gpt2", block_size=1024, batch_size=64, total_batch_tokens=TOKENS_PER_STEP,
+        preset="gpt2", tokenizer="gpt2", seq_len=1024, batch_size=64, total_batch_tokens=TOKENS_PER_STEP,
         max_iters=19_073, lr=6e-4, min_lr=6e-5, warmup_iters=715, weight_decay=0.1, beta1=0.9, beta2=0.95,
         grad_clip=1.0, dropout=0.0, eval_interval=250, eval_iters=20, log_interval=10, checkpoint_interval=1000,
         max_minutes=0, seed=1337,
     ),
     "gpt2-350m": dict(
-        preset="gpt2-medium", tokenizer="gpt2", block_size=1024, batch_size=32, total_batch_tokens=TOKENS_PER_STEP,
+        preset="gpt2-medium", tokenizer="gpt2", seq_len=1024, batch_size=32, total_batch_tokens=TOKENS_PER_STEP,
         max_iters=19_073, lr=3e-4, min_lr=3e-5, warmup_iters=715, weight_decay=0.1, beta1=0.9, beta2=0.95,
         grad_clip=1.0, dropout=0.0, eval_interval=250, eval_iters=20, log_interval=10, checkpoint_interval=1000,
         max_minutes=0, seed=1337,
@@ -34,13 +34,13 @@ RECIPES: dict[str, dict] = {
 }
 
 
-def grad_accum_for(total_batch_tokens: int, batch_size: int, block_size: int, world_size: int) -> int:
-    """Micro-batches per step so that ``batch_size * block_size * world_size * grad_accum`` is the step's tokens."""
-    per_pass = batch_size * block_size * world_size
+def grad_accum_for(total_batch_tokens: int, batch_size: int, seq_len: int, world_size: int) -> int:
+    """Micro-batches per step so that ``batch_size * seq_len * world_size * grad_accum`` is the step's tokens."""
+    per_pass = batch_size * seq_len * world_size
     if total_batch_tokens % per_pass:
         raise ValueError(
-            f"--total-batch-tokens {total_batch_tokens:,} is not a multiple of batch_size x block_size x processes = "
-            f"{batch_size} x {block_size} x {world_size} = {per_pass:,}; change --batch-size or --total-batch-tokens"
+            f"--total-batch-tokens {total_batch_tokens:,} is not a multiple of batch_size x seq_len x processes = "
+            f"{batch_size} x {seq_len} x {world_size} = {per_pass:,}; change --batch-size or --total-batch-tokens"
         )
     return total_batch_tokens // per_pass
 

@@ -22,11 +22,13 @@ BASE = dict(val_fraction=0.1, fused_loss=True)
 # Settings a flag can set and a run records. The recipes hold most of them; preset and context only when given.
 SETTINGS = (
     "data", "tokenizer", "val_fraction", "preset", "n_layer", "n_head", "n_embd", "context", "dropout",
-    "block_size", "batch_size", "grad_accum", "total_batch_tokens", "max_iters", "max_minutes", "lr", "min_lr",
+    "seq_len", "batch_size", "grad_accum", "total_batch_tokens", "max_iters", "max_minutes", "lr", "min_lr",
     "warmup_iters", "weight_decay", "grad_clip", "beta2", "seed", "eval_interval", "eval_iters",
     "checkpoint_interval", "hellaswag", "hellaswag_limit", "log_interval", "recipe", "fused_loss",
 )
 MODEL_SIZES = ("n_layer", "n_head", "n_embd", "dropout")  # a --preset replaces the recipe's sizes
+# Settings recorded under an older name: a run recorded with one resumes under the new one.
+RENAMED = {"block_size": "seq_len"}  # the training sequence length, apart from the model's context
 CHANGEABLE_ON_RESUME = ("max_iters", "max_minutes", "eval_interval", "eval_iters", "log_interval", "lr", "min_lr",
                         "checkpoint_interval", "hellaswag", "hellaswag_limit", "fused_loss")
 
@@ -44,7 +46,7 @@ def resolve(given: dict, recipe: dict, *, recorded: dict | None = None) -> dict:
     the ``recipe`` of a new run, and the ``recorded`` settings of the run being resumed (``None``: a new run)."""
     given = _normalised({k: v for k, v in given.items() if k in SETTINGS and v is not None})
     if recorded is not None:
-        settings = {**BASE, **recorded}
+        settings = {**BASE, **{RENAMED.get(k, k): v for k, v in recorded.items()}}
         clashes = [f"{flag(k)} {given[k]} (the run has {settings.get(k)})" for k in given
                    if k not in CHANGEABLE_ON_RESUME and given[k] != settings.get(k)]
         if clashes:

@@ -51,7 +51,7 @@ class TrainConfig:
     max_iters: int = 2000
     max_seconds: float | None = None  # a time budget; training stops at whichever limit comes first
     batch_size: int = 12  # sequences per micro-batch, per process
-    block_size: int = 64  # tokens per sequence
+    seq_len: int = 64  # tokens per training sequence (at most the model's context, GPTConfig.block_size)
     grad_accum: int = 1  # micro-batches per optimizer step
     lr: float = 1e-3
     min_lr: float | None = None  # the end of the cosine; None: lr / 10
@@ -72,7 +72,7 @@ class TrainConfig:
     explode_factor: float = 3.0  # a loss above this many times the first step's counts as exploding
 
     def __post_init__(self):
-        for name in ("max_iters", "batch_size", "block_size", "grad_accum", "eval_interval", "eval_iters", "log_interval"):
+        for name in ("max_iters", "batch_size", "seq_len", "grad_accum", "eval_interval", "eval_iters", "log_interval"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -177,7 +177,7 @@ def _fusable(model) -> bool:
             and head.bias is None and not any(m._forward_hooks or m._forward_pre_hooks for m in (model, head)))
 
 
-def fastest_thread_count(model: torch.nn.Module, batch_size: int, block_size: int, vocab_size: int,
+def fastest_thread_count(model: torch.nn.Module, batch_size: int, seq_len: int, vocab_size: int,
                          candidates: Iterable[int] | None = None, repeats: int = 3, fused_loss: bool = True) -> int:
     """The number of CPU threads that runs a training step of ``model`` fastest, measured here and now.
 
@@ -199,7 +199,7 @@ def fastest_thread_count(model: torch.nn.Module, batch_size: int, block_size: in
         return candidates[0]
     probe = loss_module(copy.deepcopy(model).cpu().train(), fused_loss)
     g = torch.Generator().manual_seed(0)
-    x = torch.randint(0, vocab_size, (batch_size, block_size), generator=g)
+    x = torch.randint(0, vocab_size, (batch_size, seq_len), generator=g)
     best = {n: float("inf") for n in candidates}
     with torch.random.fork_rng(devices=[]):  # dropout in the probe must not move the real RNG
         _time_candidates(probe, x, candidates, repeats, best)
@@ -304,16 +304,16 @@ class Trainer:
         torch.manual_seed(config.seed)
         if hasattr(train_tokens, "sampler"):  # a folder of shards (gptlab.shards): read in order, once
             self.train_sampler = train_tokens.sampler(
-                config.batch_size, config.block_size, grad_accum=config.grad_accum,
+                config.batch_size, config.seq_len, grad_accum=config.grad_accum,
                 rank=self.rank, world_size=self.world_size, device=self.device,
             )
         else:
             self.train_sampler = BatchSampler(
-                train_tokens, config.batch_size, config.block_size, seed=config.seed,
+                train_tokens, config.batch_size, config.seq_len, seed=config.seed,
                 rank=self.rank, world_size=self.world_size, device=self.device,
             )
         self.val_sampler = BatchSampler(
-            val_tokens, config.batch_size, config.block_size, seed=config.seed + 1,
+            val_tokens, config.batch_size, config.seq_len, seed=config.seed + 1,
             rank=self.rank, world_size=self.world_size, device=self.device,
         )
         self.optimizer = make_optimizer(self.model, config, self.device)
@@ -396,7 +396,7 @@ class Trainer:
                 loss = self._step(lr)
                 step_time = time.perf_counter() - step_start
                 self.iteration += 1
-                window_tokens += cfg.batch_size * cfg.block_size * cfg.grad_accum * self.world_size
+                window_tokens += cfg.batch_size * cfg.seq_len * cfg.grad_accum * self.world_size
                 window_time += step_time
                 window_losses.append(loss)
 

@@ -328,7 +328,7 @@ STEPS, LR, WARMUP = 300, 1e-3, 100
 
 def train(ln_placement, warmup, n_layer=DEPTH, lr=LR):
     model = make_model(ln_placement, "Xavier", n_layer)
-    config = TrainConfig(max_iters=STEPS, batch_size=16, block_size=CONTEXT, lr=lr, min_lr=lr, warmup_iters=warmup,
+    config = TrainConfig(max_iters=STEPS, batch_size=16, seq_len=CONTEXT, lr=lr, min_lr=lr, warmup_iters=warmup,
                          weight_decay=0.0, grad_clip=0.0, eval_interval=STEPS, eval_iters=8, log_interval=10,
                          seed=0, device="cpu", explode_factor=1e9)
     history = Trainer(model, train_ids, val_ids, config, progress=False).fit()

@@ -148,7 +148,7 @@ STEPS = 150
 
 def train(tie_weights):
     model = make_model(tie_weights)
-    config = TrainConfig(max_iters=STEPS, batch_size=16, block_size=64, lr=3e-3, min_lr=3e-4, warmup_iters=20,
+    config = TrainConfig(max_iters=STEPS, batch_size=16, seq_len=64, lr=3e-3, min_lr=3e-4, warmup_iters=20,
                          weight_decay=0.0, grad_clip=1.0, eval_interval=50, eval_iters=8, log_interval=10,
                          seed=0, device="cpu")
     history = Trainer(model, train_ids, val_ids, config, progress=False).fit()

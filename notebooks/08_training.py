@@ -107,10 +107,10 @@ def lr_at(step, lr, min_lr, warmup, total):
     return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (lr - min_lr)  # cosine from lr to min_lr
 
 
-def train_by_hand(model, tokens, *, steps, batch_size, block_size, accum, lr, min_lr, warmup, weight_decay,
+def train_by_hand(model, tokens, *, steps, batch_size, seq_len, accum, lr, min_lr, warmup, weight_decay,
                   clip, seed):
     optimizer = torch.optim.AdamW(param_groups(model, weight_decay), lr=lr, betas=(0.9, 0.99))
-    batches = BatchSampler(tokens, batch_size, block_size, seed=seed)  # random windows, (B, T) each
+    batches = BatchSampler(tokens, batch_size, seq_len, seed=seed)  # random windows, (B, T) each
     losses = []
     model.train()
     for step in range(steps):
@@ -134,11 +134,11 @@ def train_by_hand(model, tokens, *, steps, batch_size, block_size, accum, lr, mi
 # starting weights, with accumulation over 2 micro-batches, and compare the weights they end with:
 
 # %%
-LOOP = dict(steps=20, batch_size=16, block_size=64, accum=2, lr=3e-3, min_lr=3e-4, warmup=5, weight_decay=0.1,
+LOOP = dict(steps=20, batch_size=16, seq_len=64, accum=2, lr=3e-3, min_lr=3e-4, warmup=5, weight_decay=0.1,
             clip=1.0, seed=7)
 ours_model, packaged_model = copy.deepcopy(model), copy.deepcopy(model)
 loop_losses = train_by_hand(ours_model, data.train, **LOOP)
-packaged = TrainConfig(max_iters=LOOP["steps"], batch_size=16, block_size=64, grad_accum=2, lr=3e-3, min_lr=3e-4,
+packaged = TrainConfig(max_iters=LOOP["steps"], batch_size=16, seq_len=64, grad_accum=2, lr=3e-3, min_lr=3e-4,
                        warmup_iters=5, weight_decay=0.1, grad_clip=1.0, beta1=0.9, beta2=0.99, seed=7,
                        eval_interval=LOOP["steps"], eval_iters=1, log_interval=LOOP["steps"], device="cpu")
 Trainer(packaged_model, data.train, data.val, packaged, progress=False).fit()
@@ -158,7 +158,7 @@ plotting.line_plot({"learning rate": schedule}, marker="o", title="Warm-up (5 st
 # steps the loss on fixed held-out batches. `LiveLossPlot` is a callback that redraws the curve while it runs.
 
 # %% tags=["nbval-ignore-output"]
-train_config = TrainConfig(max_iters=200, batch_size=32, block_size=64, lr=3e-3, warmup_iters=30,
+train_config = TrainConfig(max_iters=200, batch_size=32, seq_len=64, lr=3e-3, warmup_iters=30,
                            eval_interval=50, eval_iters=10, log_interval=10, seed=1337)
 live = LiveLossPlot("Shakespeare, characters", every=5)
 trainer = Trainer(model, data.train, data.val, train_config, callbacks=[live])
@@ -252,7 +252,7 @@ assert 3 < chars_per_token < 3.5
 torch.manual_seed(0)
 bpe_model = GPT(GPTConfig(vocab_size=50257, block_size=64, n_layer=2, n_head=2, n_embd=64, dropout=0.0))
 bpe_trainer = Trainer(bpe_model, bpe.train, bpe.val,
-                      TrainConfig(max_iters=60, batch_size=8, block_size=64, lr=3e-3, warmup_iters=10,
+                      TrainConfig(max_iters=60, batch_size=8, seq_len=64, lr=3e-3, warmup_iters=10,
                                   eval_interval=30, eval_iters=5, log_interval=10, seed=0))
 bpe_history = bpe_trainer.fit()
 

@@ -245,8 +245,8 @@ config = GPTConfig.from_preset("nano", vocab_size=tok.vocab_size, block_size=32,
 model = GPT(config).train()
 optimizer = torch.optim.AdamW(param_groups(model, 0.1), lr=3e-3, betas=(0.9, 0.99))
 MAX_STEPS, WARMUP, ACCUM, EVAL_EVERY = (20, 5, 2, 10) if GRADING else (400, 40, 2, 100)
-train_batches = BatchSampler(train_ids, batch_size=8, block_size=32, seed=0)
-val_batches = [BatchSampler(val_ids, batch_size=16, block_size=32, seed=1).batch(i) for i in range(8)]
+train_batches = BatchSampler(train_ids, batch_size=8, seq_len=32, seed=0)
+val_batches = [BatchSampler(val_ids, batch_size=16, seq_len=32, seed=1).batch(i) for i in range(8)]
 
 history = [(0, evaluate(model, val_batches))]
 for step in range(MAX_STEPS):

@@ -22,7 +22,7 @@ def corpus(tmp_path):
 
 def tiny(corpus, out, *extra):
     return ["train", "--data", str(corpus), "--out", str(out), "--n-layer", "1", "--n-head", "2", "--n-embd", "16",
-            "--block-size", "16", "--batch-size", "4", "--max-iters", "6", "--eval-interval", "3", "--eval-iters", "1",
+            "--seq-len", "16", "--batch-size", "4", "--max-iters", "6", "--eval-interval", "3", "--eval-iters", "1",
             "--log-interval", "1", "--no-progress", "--no-sample", "--threads", "1", "--data-dir", str(out.parent / "cache"), *extra]
 
 
@@ -101,7 +101,7 @@ def test_generate_streams_a_continuation(corpus, tmp_path, capsys):
         (lambda c, t: ["--data", str(t / "missing.txt")], "not found"),
         (lambda c, t: ["--data", str((t / "empty.txt").absolute())], "empty"),
         (lambda c, t: ["--context", "8"], "beyond the model's context"),
-        (lambda c, t: ["--preset", "gpt2", "--block-size", "1024", "--batch-size", "100000"], "GiB"),
+        (lambda c, t: ["--preset", "gpt2", "--seq-len", "1024", "--batch-size", "100000"], "GiB"),
         (lambda c, t: ["--lr", "-1"], "lr must be"),
     ],
 )
@@ -114,7 +114,7 @@ def test_bad_input_gives_one_clear_line(corpus, tmp_path, capsys, change, messag
         argv[argv.index("--data") + 1] = extra[1]
         extra = []
     if "--preset" in extra:  # sizes and presets are alternatives
-        for opt in ("--n-layer", "--n-head", "--n-embd", "--block-size"):
+        for opt in ("--n-layer", "--n-head", "--n-embd", "--seq-len"):
             i = argv.index(opt)
             del argv[i : i + 2]
     assert main(argv + extra) == 2

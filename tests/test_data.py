@@ -132,28 +132,28 @@ def test_bad_corpora_give_clear_errors(tmp_path):
     with pytest.raises(DataError, match="UTF-8"):
         load_corpus(tmp_path / "latin1.txt")
     with pytest.raises(DataError, match="too few"):
-        BatchSampler(np.arange(10), 2, block_size=16)
+        BatchSampler(np.arange(10), 2, seq_len=16)
 
 
 def test_batches_are_shifted_seeded_and_resumable():
     tokens = np.arange(1000, dtype=np.uint16)
-    sampler = BatchSampler(tokens, batch_size=4, block_size=8, seed=3)
+    sampler = BatchSampler(tokens, batch_size=4, seq_len=8, seed=3)
     x, y = next(sampler)
     assert x.shape == y.shape == (4, 8) and x.dtype == torch.long
     assert torch.equal(y[:, :-1], x[:, 1:]) and torch.equal(y[:, -1], x[:, -1] + 1)
     batches = [next(sampler) for _ in range(3)]
-    resumed = BatchSampler(tokens, batch_size=4, block_size=8, seed=0)
+    resumed = BatchSampler(tokens, batch_size=4, seq_len=8, seed=0)
     resumed.load_state_dict({"seed": 3, "step": 1})
     for expected in batches:
         got = next(resumed)
         assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
-    other_seed = BatchSampler(tokens, batch_size=4, block_size=8, seed=4)
+    other_seed = BatchSampler(tokens, batch_size=4, seq_len=8, seed=4)
     assert not torch.equal(next(other_seed)[0], BatchSampler(tokens, 4, 8, seed=3).batch(0)[0])
 
 
 def test_ranks_split_the_global_batch():
     tokens = np.arange(5000, dtype=np.uint16)
-    whole = BatchSampler(tokens, batch_size=6, block_size=8, seed=1).batch(5)[0]
+    whole = BatchSampler(tokens, batch_size=6, seq_len=8, seed=1).batch(5)[0]
     shards = [BatchSampler(tokens, 3, 8, seed=1, rank=r, world_size=2).batch(5)[0] for r in range(2)]
     assert torch.equal(torch.cat(shards), whole)
 

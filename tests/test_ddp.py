@@ -26,7 +26,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("".join(f"ALICE:\nI count to {i}.\n\nBOB:\nAnd I to {i + 1}.\n\n" for i in range(300)))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GPTLAB_DATA": str(tmp_path / "cache")}
-    common = ["--data", str(corpus), "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "16",
+    common = ["--data", str(corpus), "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--seq-len", "16",
               "--max-iters", "8", "--eval-interval", "4", "--eval-iters", "2", "--log-interval", "1", "--lr", "3e-3",
               "--warmup-iters", "2", "--no-progress", "--no-sample", "--device", "cpu"]
     # prepare the token files once so that the two runs do not race to write them

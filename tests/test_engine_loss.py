@@ -140,7 +140,7 @@ def test_a_training_step_fused_or_plain_follows_the_same_loss_curve():
     data = ((np.arange(3000) + (rng.random(3000) < 0.1)) % 97).astype(np.uint16)
     curves = {}
     for fused_loss in (True, False):
-        cfg = TrainConfig(max_iters=4, batch_size=4, block_size=16, eval_interval=4, eval_iters=2, log_interval=1,
+        cfg = TrainConfig(max_iters=4, batch_size=4, seq_len=16, eval_interval=4, eval_iters=2, log_interval=1,
                           warmup_iters=1, lr=1e-2, device="cpu", seed=7, fused_loss=fused_loss)
         history = Trainer(tiny_gpt(), data[:2700], data[2700:], cfg, progress=False).fit()
         curves[fused_loss] = [r["train_loss"] for r in history] + [history[-1]["val_loss"]]

@@ -61,3 +61,19 @@ def test_the_fused_loss_is_on_by_default_and_may_change_on_resume():
     assert resolve({"fused_loss": True}, {}, recorded=recorded)["fused_loss"] is True  # the same numbers either way
     older = {k: v for k, v in recorded.items() if k != "fused_loss"}
     assert resolve({}, {}, recorded=older)["fused_loss"] is True
+
+
+def test_a_run_recorded_with_the_older_block_size_name_resumes_as_seq_len():
+    recorded = {k: v for k, v in resolve({}, DEFAULT_RECIPE).items() if k != "seq_len"}
+    recorded["block_size"] = 48  # the training sequence length's older name
+    s = resolve({"seq_len": 48, "max_iters": 10}, {}, recorded=recorded)
+    assert s["seq_len"] == 48 and "block_size" not in s
+    with pytest.raises(SettingsError, match="--seq-len 64 \\(the run has 48\\)"):
+        resolve({"seq_len": 64}, {}, recorded=recorded)
+
+
+def test_the_sequence_length_flag_keeps_its_older_name():
+    from gptlab.cli import _parser
+
+    args = _parser().parse_args(["train", "--block-size", "32"])
+    assert args.seq_len == 32

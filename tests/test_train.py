@@ -41,7 +41,7 @@ def tokens(n=4000, seed=0):
 
 
 def config(**changes):
-    base = dict(max_iters=12, batch_size=4, block_size=16, eval_interval=4, eval_iters=2, log_interval=1,
+    base = dict(max_iters=12, batch_size=4, seq_len=16, eval_interval=4, eval_iters=2, log_interval=1,
                 warmup_iters=3, lr=1e-2, device="cpu", seed=7)
     return TrainConfig(**{**base, **changes})
 
