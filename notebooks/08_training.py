@@ -131,7 +131,9 @@ def train_by_hand(model, tokens, *, steps, batch_size, seq_len, accum, lr, min_l
 
 # %% [markdown]
 # `Trainer` is this loop, packaged. To check that it is *exactly* this loop, run both for 20 steps from the same
-# starting weights, with accumulation over 2 micro-batches, and compare the weights they end with:
+# starting weights, with accumulation over 2 micro-batches, and compare the weights they end with. (By default
+# `Trainer` takes the loss a faster way, a chunk of positions at a time, which agrees with `F.cross_entropy` only
+# up to float rounding; `fused_loss=False` makes it compute the very same numbers as the loop.)
 
 # %%
 LOOP = dict(steps=20, batch_size=16, seq_len=64, accum=2, lr=3e-3, min_lr=3e-4, warmup=5, weight_decay=0.1,
@@ -140,7 +142,8 @@ ours_model, packaged_model = copy.deepcopy(model), copy.deepcopy(model)
 loop_losses = train_by_hand(ours_model, data.train, **LOOP)
 packaged = TrainConfig(max_iters=LOOP["steps"], batch_size=16, seq_len=64, grad_accum=2, lr=3e-3, min_lr=3e-4,
                        warmup_iters=5, weight_decay=0.1, grad_clip=1.0, beta1=0.9, beta2=0.99, seed=7,
-                       eval_interval=LOOP["steps"], eval_iters=1, log_interval=LOOP["steps"], device="cpu")
+                       eval_interval=LOOP["steps"], eval_iters=1, log_interval=LOOP["steps"], device="cpu",
+                       fused_loss=False)
 Trainer(packaged_model, data.train, data.val, packaged, progress=False).fit()
 schedule = [lr_at(i, 3e-3, 3e-4, 5, 20) for i in range(20)]
 assert schedule == [learning_rate(i, packaged) for i in range(20)]  # the same learning-rate schedule
@@ -310,7 +313,7 @@ def flop_estimate(model_or_counts, tokens):
 
 from gptlab.params import count_parameters
 
-ours_tokens = train_config.max_iters * train_config.batch_size * train_config.block_size
+ours_tokens = train_config.max_iters * train_config.batch_size * train_config.seq_len
 ours_flops = flop_estimate(model, ours_tokens)
 webtext_tokens = 40e9 / chars_per_token  # one pass over 40 GB (the plays are ASCII: one byte per character)
 gpt2_flops = flop_estimate(count_parameters(GPTConfig.from_preset("gpt2-xl")), webtext_tokens)
