@@ -18,7 +18,8 @@ shared machine it measures the work itself (exactly so with one thread: ``OMP_NU
 Peak memory is measured apart, one side at a time in a fresh process (the same models, weights and batches):
 the most resident memory (Linux's ``VmHWM``, reset once the models are built) minus the resident memory at that
 moment, over ``--steps`` + 1 training steps. It counts what a training step adds: activations, logits, gradients
-and AdamW's moments (the same for both sides). ``--no-memory`` skips it.
+and AdamW's moments (the same for both sides). Those processes run without the malloc settings, so that what a
+step frees goes back to the system and the high-water mark counts what is held at once. ``--no-memory`` skips it.
 
 The glibc malloc settings that stop large temporaries (the 8 x 256 x 50257 logits and their gradient) from being
 returned to the OS and faulted in again every step are applied to the whole process, so to both sides alike
@@ -50,6 +51,8 @@ def main() -> int:
     p.add_argument("--no-malloc-tunables", action="store_true")
     p.add_argument("--plain-loss", action="store_true", help="ours with the model's own loss, not the fused one")
     p.add_argument("--no-memory", action="store_true", help="do not measure peak memory")
+    p.add_argument("--breakdown", action="store_true", help="also time each part of a step: the body's forward "
+                   "pass, the LM head and loss, their backward passes, the optimizer")
     p.add_argument("--peak-of", choices=["gptlab", "transformers"], help=argparse.SUPPRESS)  # the child's job
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args()
@@ -95,15 +98,17 @@ def main() -> int:
     return 0
 
 
-def setup(vocab: str, args):
+def setup(vocab: str, args, check: bool = True):
     """Both models with the same weights, the batches, the two training steps, and the models' largest logit
-    difference on the first batch."""
+    difference on the first batch (``check``; else None)."""
     import torch
+    import torch.nn.functional as F
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from gptlab import GPT, GPTConfig
     from gptlab.data import BatchSampler, prepare
     from gptlab.hf import config_to_hf, to_hf_state_dict
+    from gptlab.engine.loss import lm_head_cross_entropy
     from gptlab.train import loss_module
 
     data = prepare("shakespeare", vocab)
@@ -123,9 +128,11 @@ def setup(vocab: str, args):
 
     sampler = BatchSampler(data.train, args.batch_size, args.seq_len, seed=0)
     x, y = sampler.batch(0)
-    with torch.no_grad():
-        diff = (ours(x) - hf(input_ids=x).logits).abs().max().item()
-    if diff > 1e-3:
+    diff = None
+    if check:
+        with torch.no_grad():
+            diff = (ours(x) - hf(input_ids=x).logits).abs().max().item()
+    if check and diff > 1e-3:
         raise RuntimeError(f"the two models disagree (max logit difference {diff}); the comparison would be unfair")
 
     def step_ours(model, opt, x, y):
@@ -146,13 +153,25 @@ def setup(vocab: str, args):
         "gptlab": (loss_model, torch.optim.AdamW(ours.parameters(), lr=1e-4), step_ours),
         "transformers": (hf, torch.optim.AdamW(hf.parameters(), lr=1e-4), step_hf),
     }
-    return config, contenders, sampler, diff
+
+    # the same steps cut in two at the final hidden states, for --breakdown: (body, head and loss) of each side
+    def head_ours(hidden, x, y):
+        if loss_model is ours:
+            return F.cross_entropy(ours.lm_head(hidden).flatten(0, 1), y.flatten())
+        return lm_head_cross_entropy(hidden.flatten(0, 1), ours.lm_head.weight, y.flatten())
+
+    def head_hf(hidden, x, y):
+        return hf.loss_function(hf.lm_head(hidden), x, vocab_size=hf.config.vocab_size)
+
+    parts = {"gptlab": (ours.hidden_states, head_ours),
+             "transformers": (lambda x: hf.transformer(input_ids=x).last_hidden_state, head_hf)}
+    return config, contenders, sampler, diff, parts
 
 
 def compare(vocab: str, args) -> dict:
     import torch
 
-    config, contenders, sampler, diff = setup(vocab, args)
+    config, contenders, sampler, diff, parts = setup(vocab, args)
     wall: dict[str, list[float]] = {name: [] for name in contenders}
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
     step = 1
@@ -179,7 +198,45 @@ def compare(vocab: str, args) -> dict:
         }
     out["speedup"] = out["gptlab"]["tokens_per_s"] / out["transformers"]["tokens_per_s"]
     out["speedup_cpu_time"] = out["gptlab"]["tokens_per_cpu_s"] / out["transformers"]["tokens_per_cpu_s"]
+    if args.breakdown:
+        for name, seconds in breakdown(contenders, parts, sampler, args).items():
+            out[name]["breakdown"] = seconds
     return out
+
+
+PARTS = ("body_forward", "head_and_loss_forward", "head_and_loss_backward", "body_backward", "optimizer")
+
+
+def breakdown(contenders, parts, sampler, args) -> dict:
+    """Median wall and CPU seconds of each part of one step, the sides interleaved step by step. The backward
+    pass is cut at the final hidden states: first the head's and loss's part (down to the hidden states and the
+    head's weight), then the body's. (The fused loss does its backward work in its forward pass.)"""
+    wall = {name: {part: [] for part in PARTS} for name in contenders}
+    cpu = {name: {part: [] for part in PARTS} for name in contenders}
+    for round_ in range(args.rounds + 1):
+        for name, (model, opt, _) in contenders.items():
+            body, head = parts[name]
+            x, y = sampler.batch(1_000_000 + round_)
+            marks = [(time.perf_counter(), time.process_time())]
+            hidden = body(x)  # (B, T, C)
+            marks.append((time.perf_counter(), time.process_time()))
+            cut = hidden.detach().requires_grad_()
+            loss = head(cut, x, y)
+            marks.append((time.perf_counter(), time.process_time()))
+            loss.backward()
+            marks.append((time.perf_counter(), time.process_time()))
+            hidden.backward(cut.grad)
+            marks.append((time.perf_counter(), time.process_time()))
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            marks.append((time.perf_counter(), time.process_time()))
+            if round_:
+                for part, a, b in zip(PARTS, marks, marks[1:]):
+                    wall[name][part].append(b[0] - a[0])
+                    cpu[name][part].append(b[1] - a[1])
+    return {name: {part: {"wall_s": round(statistics.median(wall[name][part]), 4),
+                          "cpu_s": round(statistics.median(cpu[name][part]), 4)} for part in PARTS}
+            for name in contenders}
 
 
 def peak_memory(vocab: str, name: str, args) -> dict:
@@ -189,8 +246,9 @@ def peak_memory(vocab: str, name: str, args) -> dict:
     argv = [sys.executable, __file__, "--vocab", vocab, "--peak-of", name, "--steps", str(args.steps)]
     argv += [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in ("n_layer", "n_head", "n_embd", "seq_len",
                                                                       "batch_size")]
-    argv += ["--plain-loss"] * args.plain_loss + ["--no-malloc-tunables"] * args.no_malloc_tunables
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    argv += ["--plain-loss"] * args.plain_loss + ["--no-malloc-tunables"]
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -199,7 +257,7 @@ def peak_memory_here(args) -> dict:
     resident memory once built (the kernel's high-water mark is reset then, where Linux allows it)."""
     import gc
 
-    _, contenders, sampler, _ = setup(args.vocab, args)
+    _, contenders, sampler, _, _ = setup(args.vocab, args, check=False)  # the parent checked; no logits made here
     model, opt, fn = contenders[args.peak_of]
     contenders.clear()
     gc.collect()

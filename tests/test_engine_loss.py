@@ -145,3 +145,10 @@ def test_a_training_step_fused_or_plain_follows_the_same_loss_curve():
         history = Trainer(tiny_gpt(), data[:2700], data[2700:], cfg, progress=False).fit()
         curves[fused_loss] = [r["train_loss"] for r in history] + [history[-1]["val_loss"]]
     np.testing.assert_allclose(curves[True], curves[False], rtol=1e-5)
+
+
+def test_a_compiled_model_runs_the_loss_eagerly_and_gets_the_same_numbers():
+    model = tiny_gpt()
+    x = torch.randint(0, 97, (2, 16), generator=torch.Generator().manual_seed(1))
+    _, loss = torch.compile(loss_module(model), backend="eager")(x, x)  # the trainer's compile=True, minus codegen
+    torch.testing.assert_close(loss, model(x, x)[1])

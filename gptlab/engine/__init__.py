@@ -8,5 +8,6 @@ tests prove it computes the same numbers as the plain code.
 
 from .decode import DecodeStep, prompt_logits
 from .lm_head import HeadLogits, transposed_head
+from .loss import FusedLossGPT, lm_head_cross_entropy
 
-__all__ = ["DecodeStep", "HeadLogits", "prompt_logits", "transposed_head"]
+__all__ = ["DecodeStep", "FusedLossGPT", "HeadLogits", "lm_head_cross_entropy", "prompt_logits", "transposed_head"]
