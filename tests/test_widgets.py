@@ -154,6 +154,14 @@ def test_attention_explorer_explains_bad_input(model, chars, capsys):
     assert_explained(explorer.set(text="TO BE"), capsys, "not in this tokenizer's vocabulary")
 
 
+def test_attention_choices_follow_the_model_once_its_weights_can_be_had(model, chars):
+    explorer = AttentionExplorer(model, chars, "TO BE")  # cannot be encoded: one layer, one head offered
+    assert list(explorer.layer.options) == [0]
+    state = explorer.set(text="to be")
+    assert state["error"] is None and list(explorer.layer.options) == [0, 1] and len(explorer.head.options) == 3
+    assert explorer.set(layer=1, head=1)["lines"][0].startswith("layer 1 · head 1")
+
+
 class OnlyWeightsOut(torch.nn.Module):
     """A model written by hand with the second interface: forward(idx, attn_weights_out=list)."""
 

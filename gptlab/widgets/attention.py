@@ -84,10 +84,8 @@ class AttentionExplorer(Explorer):
         n_layer, n_head = self._shape(text)
         self.text = widgets.Textarea(value=text, description="text", continuous_update=False,
                                      layout=widgets.Layout(width="60em", height="4.5em"))
-        self.layer = widgets.Dropdown(options=list(range(n_layer)), value=min(layer, n_layer - 1),
-                                      description="layer")
-        heads = [("all heads", ALL_HEADS)] + [(str(h), h) for h in range(n_head)]
-        self.head = widgets.Dropdown(options=heads, value=head if head in range(n_head) else ALL_HEADS,
+        self.layer = widgets.Dropdown(options=_layers(n_layer), value=min(layer, n_layer - 1), description="layer")
+        self.head = widgets.Dropdown(options=_heads(n_head), value=head if head in range(n_head) else ALL_HEADS,
                                      description="head")
         self.query = widgets.IntSlider(value=0, min=0, max=0, description="query", continuous_update=False)
         self.controls = dict(text=self.text, layer=self.layer, head=self.head, query=self.query)
@@ -126,6 +124,18 @@ class AttentionExplorer(Explorer):
             self.query.max = max(T - 1, 0)
             self.query.value = T - 1 if query is None else min(max(query, 0), T - 1)
 
+    def _fit_choices(self, n_layer: int, n_head: int) -> None:
+        """The layer and head menus list what the model has (known only once its weights could be had)."""
+        with self._hold():
+            if len(self.layer.options) != n_layer:
+                value = self.layer.value
+                self.layer.options = _layers(n_layer)
+                self.layer.value = value if value < n_layer else 0
+            if len(self.head.options) != n_head + 1:
+                value = self.head.value
+                self.head.options = _heads(n_head)
+                self.head.value = value if value == ALL_HEADS or value < n_head else ALL_HEADS
+
     def _refusal(self, name, value):
         if name == "query":
             try:
@@ -141,6 +151,7 @@ class AttentionExplorer(Explorer):
         ids = self._ids(self.text.value)
         maps = attention_weights(self.model, ids)  # (n_layer, n_head, T, T)
         n_layer, n_head, T, _ = maps.shape
+        self._fit_choices(n_layer, n_head)
         layer, head, q = self.layer.value, self.head.value, int(self.query.value)
         if not 0 <= layer < n_layer:
             raise ExplorerError(f"layer {layer} does not exist: the model has layers 0 to {n_layer - 1}")
@@ -176,6 +187,14 @@ class AttentionExplorer(Explorer):
                   "grey: the future, hidden by the causal mask")
         display(HTML(f'<div style="display:flex;flex-wrap:wrap;gap:6px">{"".join(panels)}</div>'
                      f'<div style="color:#666;font-size:90%">{legend}</div>'))
+
+
+def _layers(n_layer: int) -> list[int]:
+    return list(range(n_layer))
+
+
+def _heads(n_head: int) -> list:
+    return [("all heads", ALL_HEADS)] + [(str(h), h) for h in range(n_head)]
 
 
 def _token_span(token: str, j: int, query: int, weights: list[float]) -> str:
