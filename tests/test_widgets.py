@@ -86,6 +86,7 @@ def test_greedy_steps_are_generates_tokens_and_their_log_probability(generation,
     full = generate(model, ids, 20)
     assert [s["id"] for s in state["steps"]] == full[0, ids.shape[1]:].tolist()
     assert state["kept"] == 1 and all(s["probability"] == 1.0 for s in state["steps"])
+    assert state["shown_kept"][0] and state["shown_unfiltered"] == sorted(state["shown_unfiltered"], reverse=True)
     assert state["running_log_prob"] == pytest.approx(sequence_log_prob(model, full, ids.shape[1]))
     assert state["step_line"].startswith("step 20: chose ")
 

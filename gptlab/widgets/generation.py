@@ -146,7 +146,8 @@ class GenerationExplorer(Explorer):
         outline = SamplingSettings(temperature=settings.temperature if not settings.greedy else 1.0,
                                    repetition_penalty=settings.repetition_penalty)
         before = next_token_probs(logits, outline, input_ids=input_ids)
-        order = torch.argsort(probs, descending=True, stable=True)[: self.bars]
+        # Most likely first before anything is removed: the kept tokens lead, the removed ones follow in order.
+        order = torch.argsort(before, descending=True, stable=True)[: self.bars]
         continuations = self._continuations(prompt_ids)
         return dict(
             prompt=self.prompt.value,
@@ -356,7 +357,7 @@ def _comparison_table(continuations: dict, current: str) -> str:
         mark = "background:#eef4fb;" if strategy == current else ""
         name = f"beam search ({NUM_BEAMS} beams)" if strategy == "beam" else strategy
         cells.append(
-            f'<td class="gptlab-continuation" data-strategy="{strategy}" style="vertical-align:top;{mark}'
+            f'<td class="gptlab-continuation" data-strategy="{strategy}" style="vertical-align:top;text-align:left;{mark}'
             f'padding:4px 8px;width:33%"><b>{name}</b> \u00b7 log-probability '
             f'<span class="gptlab-logp">{c["log_prob"]:.2f}</span>'
             f'<div style="white-space:pre-wrap;font-family:monospace">{html.escape(c["text"])}</div></td>')
