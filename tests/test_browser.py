@@ -94,6 +94,11 @@ class Lab:
         # matplotlib's font cache is only read; pointing at the existing one saves rebuilding it per run.
         env.setdefault("MPLCONFIGDIR", _matplotlib_config_dir())
         self.runtime_dir = home / ".local/share/jupyter/runtime"  # the kernels' connection files
+        windowing = os.environ.get("GPTLAB_LAB_WINDOWING")  # e.g. "full": only the cells in view are on the page
+        if windowing:
+            settings = home / ".jupyter/lab/user-settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
+            settings.parent.mkdir(parents=True, exist_ok=True)
+            settings.write_text(json.dumps({"windowingMode": windowing}))
         self.log_path = log_path
         self._log = open(log_path, "w")
         # A session of its own, so stopping the group stops make, the server and everything they started.
@@ -284,16 +289,21 @@ def readout(s):
 def reveal(page, cell):
     """Scroll the notebook until ``cell`` (a Locator) is on the page, then into view.
 
-    JupyterLab renders a long notebook in a window: a cell far from the view may be missing from the page
-    (``windowingMode: full``) or present but not laid out (``contentVisibility``, where innerText is empty).
+    JupyterLab renders a long notebook in a window: a cell far from the view may be missing from the page or
+    hidden (``windowingMode: full``), or present but not laid out (``contentVisibility``, where innerText is
+    empty).
     Scrolling the notebook from the top brings every cell in turn.
     """
     from playwright.sync_api import expect
     scroller = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer").first
-    if not cell.count():
+
+    def shown():
+        return cell.count() == 1 and cell.is_visible()
+
+    if not shown():
         height, step = scroller.evaluate("el => [el.scrollHeight, el.clientHeight * 0.8]")
         y = 0.0
-        while not cell.count() and y <= height:
+        while not shown() and y <= height:
             scroller.evaluate("(el, y) => { el.scrollTop = y; }", y)
             page.wait_for_timeout(150)
             y += step
