@@ -281,6 +281,7 @@ class GenerationExplorer(Explorer):
 
     def _draw(self, info):
         import matplotlib.pyplot as plt
+        from matplotlib import ticker
 
         from ..plotting import printable
 
@@ -292,10 +293,15 @@ class GenerationExplorer(Explorer):
                label="before top-k / top-p / min-p")
         ax.bar(x, info["shown_probs"], color=colours, label="chosen from (grey: removed)")
         ax.set_xticks(list(x), labels)
+        for label in ax.get_xticklabels():
+            label.set_parse_math(False)  # a token such as "$" is text, not the start of a formula
         ax.set_xlabel("next token (most likely first)")
         ax.set_ylabel("probability (log scale)" if info["log_scale"] else "probability")
         if info["log_scale"]:
             ax.set_yscale("log")
+            # Plain labels (1e-06): matplotlib's formula labels failed to lay out in some kernels.
+            ax.yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=True))
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
             smallest = min(p for p in info["shown_unfiltered"] + info["shown_probs"] if p > 0)
             ax.set_ylim(max(smallest / 2, 1e-12), 1.5)
         s = info["settings"]
@@ -306,7 +312,8 @@ class GenerationExplorer(Explorer):
         else:
             how = info["strategy"]
         penalty = s["repetition_penalty"]
-        ax.set_title(f"Next token after {where}: {how}" + (f", penalty {penalty:.2f}" if penalty else ""))
+        ax.set_title(f"Next token after {where}: {how}" + (f", penalty {penalty:.2f}" if penalty else ""),
+                     parse_math=False)
         ax.legend(loc="upper right")
         fig.tight_layout()
         return fig
