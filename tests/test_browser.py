@@ -300,13 +300,15 @@ def reveal(page, cell):
     def shown():
         return cell.count() == 1 and cell.is_visible()
 
-    if not shown():
+    y = 0.0
+    while not shown():
+        # The cells' heights are estimates until they are rendered: read the height again at every step.
         height, step = scroller.evaluate("el => [el.scrollHeight, el.clientHeight * 0.8]")
-        y = 0.0
-        while not shown() and y <= height:
-            scroller.evaluate("(el, y) => { el.scrollTop = y; }", y)
-            page.wait_for_timeout(150)
-            y += step
+        if y > height:
+            break
+        scroller.evaluate("(el, y) => { el.scrollTop = y; }", y)
+        page.wait_for_timeout(150)
+        y += step
     expect(cell).to_have_count(1, timeout=30_000)
     cell.scroll_into_view_if_needed()
     return cell
@@ -538,6 +540,9 @@ def check_generation_explorer(lab, page, ex, artifacts):
     state = kernel_state(lab, "05_generation.ipynb", "explorer")
     ex.set_extreme(ex.top_p, "End", 1.0)
     assert ex.line()["text"] == state("line")
+    five = ex.press(ex.top_k, *["ArrowRight"] * 5, expect_value=5)
+    assert five["kept"] == 5 and five["text"] == state("line") and state("settings")["top_k"] == 5
+    ex.press(ex.top_k, "Home", expect_value=0)
     loose = ex.set_extreme(ex.min_p, "Home", 0.0)
     strict = ex.press(ex.min_p, "End", expect_value=0.5)
     assert strict["kept"] < loose["kept"], f"min-p 0.5 must remove tokens: {loose} -> {strict}"
