@@ -43,7 +43,7 @@ ATTENTION_LINE = re.compile(r"layer \d+ · head \d+ · query \d+ .+? · top key 
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|Cell In\[\d+\], line \d+|^\w*(Error|Exception)\b",
                         re.MULTILINE)
 REDRAW_TIMEOUT_S = 60  # one slider move: recompute, draw, sample a continuation
-RUN_TIMEOUT_S = 300  # a whole notebook, Run All to the last cell (generous: CI machines are often busy)
+RUN_TIMEOUT_S = 480  # a whole notebook, Run All to the last cell (generous: CI machines are often busy)
 
 
 def find_chromium():
