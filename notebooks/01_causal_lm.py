@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from gptlab import GPT, GPTConfig, plotting
 from gptlab.data import play_script, play_to_script, shakespeare_play_paths
 from gptlab.tokenizers import BPETokenizer, CharTokenizer
+from gptlab.widgets import TokenizerExplorer
 
 # %% [markdown]
 # ## 1. The chain rule
@@ -145,6 +146,20 @@ assert sum((bpe.encode(piece) for piece in pieces), []) == bpe.encode(sample)
 dash = bpe.encode("—")
 print(f"'—' is {len('—'.encode())} UTF-8 bytes and {len(dash)} token(s): {dash}")
 assert len("—".encode()) == 3
+
+# %% [markdown]
+# Type your own text below — an accented word, a dash, an emoji — to see where BPE cuts it, each token's id, and
+# the bytes of every character outside ASCII (a dashed chip is a token that holds only part of a character).
+
+# %% tags=["nbval-ignore-output"]
+tokens = TokenizerExplorer(bpe, "HAMLET:\nO, that this too too solid flesh would melt — naïve 😀")
+tokens
+
+# %% tags=["nbval-check-output"]
+emoji = next(c for c in tokens.state["non_ascii"] if c["char"] == "😀")
+print(tokens.state["line"])
+print(f"😀 is the {len(emoji['bytes'].split())} bytes {emoji['bytes']}, carried by the tokens {emoji['tokens']}")
+assert tokens.state["ids"] == bpe.encode(tokens.text.value) and len(emoji["tokens"]) == 2
 
 # %% [markdown]
 # ## 3. The baseline: a uniform guess costs ln V

@@ -215,6 +215,7 @@ assert leaks(model, idx, bpe.vocab_size) == [] and unmasked == list(range(T - 1)
 
 # %%
 from gptlab.assets import load_shakespeare_char
+from gptlab.widgets import AttentionExplorer
 
 trained, chars = load_shakespeare_char()
 line = "HAMLET:\nTo be, or not to be, that is the question:"
@@ -259,6 +260,21 @@ print(f"layer {layer}, head {h} puts {previous[layer, h]:.0%} of its weight on t
 plotting.attention_heatmap(maps[layer, h, :24, :24], letters[:24], annotate=False,
                            title=f"Trained layer {layer}, head {h}: looking one character back")
 assert previous[layer, h] > 0.5 and previous[layer, h] > 3 * even  # most of its weight, one step back
+
+# %% [markdown]
+# Choose a layer, a head (or all heads) and a query character below, or type a line of your own: the red shading
+# is where that character looks (the darker, the more weight), and the grey text after it is what the causal mask
+# hides from it.
+
+# %% tags=["nbval-ignore-output"]
+explorer = AttentionExplorer(trained, chars, line, layer=layer, head=h)
+explorer
+
+# %%
+shown = explorer.set(query=20)["heads"][0]
+print(shown["line"])
+assert torch.allclose(torch.tensor(shown["weights"]), maps[layer, h, 20, :21], atol=1e-6)
+assert shown["future"] == 0.0  # nothing after the query
 
 # %% [markdown]
 # **Summary.** Causal self-attention scores every pair of positions with QKᵀ/√d, sets the future's scores to −∞,

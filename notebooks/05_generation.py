@@ -24,7 +24,8 @@
 # 1. greedy decoding (always the most likely token) and how it repeats itself;
 # 2. sampling, and the knobs that reshape the distribution first: temperature, top-k, top-p, min-p;
 # 3. the repetition penalty and beam search;
-# 4. interactive sliders that redraw the next-token distribution and sample with what they show;
+# 4. an explorer: a prompt, sliders that redraw the next-token distribution, greedy / sampling / beam search
+#    side by side, and a generation stepped through one token at a time;
 # 5. diversity and likelihood of the text against temperature, measured.
 
 # %%
@@ -237,12 +238,17 @@ for name, out in candidates.items():
 assert scores["beam search, 4 beams"] >= scores["greedy"] > scores["sampling, temperature 1"]
 
 # %% [markdown]
-# ## 4. Try it: the sliders
+# ## 4. Try it: the generation explorer
 #
-# Move the sliders: the bars are the 20 most likely next characters after the prompt, the dashed outline is the
-# distribution after temperature only, coloured bars are the tokens top-k and top-p keep (grey ones are removed),
-# and the line below gives the size of the kept set, the top probability and the entropy of what is sampled from.
-# Each change also samples a continuation with exactly those settings. (top-k 0 and top-p 1.0 mean "off".)
+# The bars are the 20 most likely next characters after the prompt: the dashed outline is the distribution
+# after the repetition penalty and temperature only, coloured bars are the tokens top-k, top-p and min-p keep
+# (grey ones are removed), and the line below gives the size of the kept set, the top probability and the
+# entropy of what is chosen from. Below them, greedy decoding, sampling and beam search each continue the
+# prompt with these settings, with the log-probability the model gives their text. (top-k 0, top-p 1.0, min-p 0
+# and penalty 1.0 mean "off".)
+#
+# Move the sliders and watch the kept set and the three texts change, then press **next token** a few times to
+# write one character at a time, and switch the strategy to see how each one chooses.
 
 # %%
 # The prompt ends after a speech, where the next speaker's name begins: many next characters are plausible,
@@ -255,6 +261,24 @@ assert kept_by_p[1.0] == tok.vocab_size and kept_by_p[0.9] > kept_by_p[0.75] > k
 # %% tags=["nbval-ignore-output"]
 explorer = GenerationExplorer(model, tok, EXPLORER_PROMPT, bars=20, max_new_tokens=60)
 explorer
+
+# %% [markdown]
+# The explorer keeps what it shows in `explorer.state`, so it can be checked like any other result: stepping
+# greedily writes greedy decoding's text, one most likely character at a time, and top-p 0.5 keeps the tokens
+# `kept_mask` keeps.
+
+# %%
+explorer.set(strategy="greedy")
+for _ in range(8):
+    explorer.step()
+steps = explorer.state["steps"]
+print(f"8 greedy steps: {explorer.state['generated']!r}, running log-probability "
+      f"{explorer.state['running_log_prob']:.2f} nats")
+assert explorer.state["generated"] == explorer.state["continuations"]["greedy"]["text"][:8]
+assert all(s["probability"] == 1.0 for s in steps)  # greedy: the one token kept
+half = explorer.set(strategy="sample", top_p=0.5)["kept"]
+explorer.set(top_p=1.0)  # back to "off"
+assert half == kept_by_p[0.5]
 
 # %% [markdown]
 # ## 5. Diversity and likelihood against temperature
