@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 # Rows of logits computed at once: 1024 x 50,257 fp32 is 206 MB, a sixth of the three tensors the plain loss holds
 # at batch 8 x 256, and enough rows for the weight's gradient (a product over the chunk's rows) to run at the
-# matrix library's full speed. Chunks of 256 and 512 rows measured a few per cent slower here, 2048 no faster.
+# matrix library's full speed (smaller chunks were slower, larger ones no faster: bench/train.py measures it).
 CHUNK_ROWS = 1024
 
 # Below this probability (float32's smallest normal number) -log p loses precision: such rows are recomputed.
@@ -91,11 +91,11 @@ def _targets_in_range(targets, valid, vocab) -> torch.Tensor:
 def _probabilities_t(hidden, weight, buffer) -> torch.Tensor:
     """softmax(hidden @ weight.T) transposed, (vocab, rows), float32, in ``buffer`` when the dtypes allow.
 
-    The logits are computed as ``weight @ hidden.T``: the same numbers, laid out (vocab, rows), which the matrix
-    library (MKL) computes about 1.5 times as fast on this machine as ``hidden @ weight.T``, (rows, vocab): ~80
-    against ~50 GFLOP/s on one core. The softmax over each column is then five passes over the chunk (largest
-    logit, subtract, exp, sum, scale), all in place; (vocab, rows) tensors have no fast softmax kernel of their
-    own (``torch.softmax(dim=0)`` ran 4 times slower), and copying into (rows, vocab) costs more than it saves.
+    The logits are computed as ``weight @ hidden.T``: the same numbers, laid out (vocab, rows), which CPU matrix
+    libraries (MKL) compute faster than ``hidden @ weight.T``, (rows, vocab) (``bench/train.py --breakdown``
+    times it). The softmax over each column is then five passes over the chunk (largest logit, subtract, exp,
+    sum, scale), all in place: (vocab, rows) tensors have no fast softmax kernel of their own
+    (``torch.softmax(dim=0)`` is much slower), and copying into (rows, vocab) costs more than it saves.
     """
     rows = hidden.shape[0]
     logits_t = torch.mm(weight, hidden.t(), out=buffer[: weight.shape[0] * rows].view(-1, rows))  # (vocab, rows)
