@@ -7,6 +7,7 @@ tests prove it computes the same numbers as the plain code.
 """
 
 from .decode import DecodeStep, prompt_logits
+from .huge_pages import advise_huge_pages, aligned_empty
 from .lm_head import HeadLogits, transposed_head
 
-__all__ = ["DecodeStep", "HeadLogits", "prompt_logits", "transposed_head"]
+__all__ = ["DecodeStep", "HeadLogits", "advise_huge_pages", "aligned_empty", "prompt_logits", "transposed_head"]

@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..model import GPT, MLP, Block, CausalSelfAttention, Projection, attend, causal_mask, project
+from .huge_pages import advise_huge_pages
 from .lm_head import HeadLogits
 
 # The exact classes whose forward passes this module re-states; a subclass may compute something else.
@@ -55,6 +56,8 @@ class DecodeStep:
              b.ln_2, b.mlp.c_fc.weight, b.mlp.c_fc.bias, b.mlp.c_proj.weight, b.mlp.c_proj.bias)
             for b in t.h
         ]
+        advise_huge_pages(*(p for layer in self.layers for p in layer[1:] if isinstance(p, torch.Tensor)))
+        self._cache = None  # the last cache seen, whose buffers were advised too
 
     @staticmethod
     def supports(model) -> bool:
@@ -92,6 +95,9 @@ class DecodeStep:
         cache.check_room(1, B)
         if cache.keys.shape[0] != len(self.layers):
             raise ValueError(f"the cache has {cache.keys.shape[0]} layers, the model {len(self.layers)}")
+        if cache is not self._cache:  # each step reads all of the past keys and values: huge pages too
+            advise_huge_pages(cache.keys, cache.values)
+            self._cache = cache
         mask = causal_mask(1, past + 1, padding_mask=attention_mask, device=tokens.device)  # None without padding
         causal = attention_mask is None
 
