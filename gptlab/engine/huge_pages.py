@@ -24,7 +24,17 @@ import weakref
 
 import torch
 
-HUGE_PAGE = 2 << 20  # bytes in an x86-64 / arm64 transparent huge page
+
+def _huge_page_bytes() -> int:
+    """The kernel's transparent huge page size: 2 MiB on x86-64 (and arm64 with 4 KiB pages)."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 2 << 20
+
+
+HUGE_PAGE = _huge_page_bytes()
 _MADV_HUGEPAGE, _MADV_COLLAPSE = 14, 25
 
 # data_ptr -> the tensor last advised there: each tensor is advised once, and a new one at a reused address again.
