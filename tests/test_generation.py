@@ -91,6 +91,19 @@ def test_left_padded_batch_equals_transformers(pair):
     assert torch.equal(ours[:, 12:], theirs[:, 12:])
 
 
+def test_list_of_prompts_of_different_lengths_equals_transformers_batch(pair):
+    """A list of prompts is left-padded with the pad id and masked, as transformers takes a padded batch."""
+    model, hf = pair
+    rows = [prompts(1, n, seed=n)[0].tolist() for n in (4, 13, 1, 9)]
+    T = max(map(len, rows))
+    idx = torch.tensor([[0] * (T - len(r)) + r for r in rows])
+    mask = torch.tensor([[0] * (T - len(r)) + [1] * len(r) for r in rows])
+    ours = generate(model, rows, 30)
+    theirs = hf.generate(idx, attention_mask=mask, max_new_tokens=30, do_sample=False, pad_token_id=0)
+    assert all(len(set(row.tolist())) > 5 for row in ours[:, T:]), "every row should vary"
+    assert torch.equal(ours, theirs)
+
+
 @pytest.mark.parametrize(
     "eos, length_penalty, early_stopping",
     [(None, 1.0, False), ([3, 11], 1.0, False), ([3], 2.0, "never"), ([3, 11], 0.5, True), ([3], -1.0, False)],

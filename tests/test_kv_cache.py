@@ -5,7 +5,8 @@ import torch
 
 from gptlab import GPT, GPTConfig, KVCache, kv_cache_bytes
 from gptlab.config import PRESETS
-from gptlab.engine import DecodeStep, HeadLogits, transposed_head
+from gptlab.engine import DecodeStep, HeadLogits, advise_huge_pages, aligned_empty, transposed_head
+from gptlab.engine.huge_pages import HUGE_PAGE
 from gptlab.generation import generate
 from gptlab.model import Block
 
@@ -269,3 +270,33 @@ def test_decode_step_needs_eval_mode_a_gptlab_model_and_no_global_hooks():
     finally:
         handle.remove()
     assert DecodeStep.supports(model)
+
+
+def huge_page_bytes_at(address: int) -> int:
+    """AnonHugePages of the mapping that holds ``address``, from /proc/self/smaps (in bytes)."""
+    inside = False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and head == "AnonHugePages:":
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_huge_pages_keep_every_value():
+    """Advising memory moves it into 2 MiB pages (where Linux can) and never changes a value; the head's
+    transposed copy starts on a huge-page boundary, and DecodeStep is bit for bit the forward pass over
+    advised weights (the gpt2-width variants above have matrices of several MiB)."""
+    t = aligned_empty((3, 1 << 20))  # 12 MiB
+    assert t.data_ptr() % HUGE_PAGE == 0 and t.is_contiguous() and t.shape == (3, 1 << 20)
+    t.copy_(torch.randn(t.shape, generator=torch.Generator().manual_seed(0)))
+    before = t.clone()
+    collapsed = advise_huge_pages(t, torch.zeros(5))  # a tensor smaller than a page is left alone
+    assert torch.equal(t, before)
+    assert advise_huge_pages(t) == 0  # advised once
+    if collapsed:  # Linux >= 6.1 with transparent huge pages on "madvise" or "always"
+        assert collapsed == 12 << 20 and huge_page_bytes_at(t.data_ptr()) >= collapsed
+    assert transposed_head(small_model("nano")).data_ptr() % HUGE_PAGE == 0

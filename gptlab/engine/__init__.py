@@ -7,7 +7,9 @@ tests prove it computes the same numbers as the plain code.
 """
 
 from .decode import DecodeStep, prompt_logits
+from .huge_pages import advise_huge_pages, aligned_empty
 from .lm_head import HeadLogits, transposed_head
 from .loss import FusedLossGPT, lm_head_cross_entropy
 
-__all__ = ["DecodeStep", "FusedLossGPT", "HeadLogits", "lm_head_cross_entropy", "prompt_logits", "transposed_head"]
+__all__ = ["DecodeStep", "FusedLossGPT", "HeadLogits", "advise_huge_pages", "aligned_empty", "lm_head_cross_entropy",
+           "prompt_logits", "transposed_head"]

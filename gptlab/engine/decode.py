@@ -15,6 +15,14 @@ preset shape). It only runs a model it can vouch for: a :class:`gptlab.model.GPT
 own modules, in eval mode, with no hooks and no patched ``forward``; for anything else
 :meth:`DecodeStep.supports` says no and generation calls the model itself.
 
+Where its time goes (``bench/generate.py`` measures it): almost all of a step is reading the 48 layer matrices
+and the LM head; the fused attention over the cached keys and values and everything else are small beside
+them, so the bound is the weights' bytes divided by the memory's bandwidth. The weights, the head's copy and
+the cache lie in huge pages (:mod:`~gptlab.engine.huge_pages`). What bit-identity rules out: the single
+query's attention stays PyTorch's fused kernel, as in the model (a product and a softmax round differently,
+and were no faster); every product is the model's ``addmm`` on the model's (in, out) weights (``F.linear`` on
+a transposed copy sums in another order).
+
 :func:`prompt_logits` is the other half of a generation: the prompt goes through the model's own modules
 (:meth:`gptlab.model.GPT.hidden_states`), and only its last position through the head.
 """
@@ -25,6 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..model import GPT, MLP, Block, CausalSelfAttention, Projection, attend, causal_mask, project
+from .huge_pages import advise_huge_pages
 from .lm_head import HeadLogits
 
 # The exact classes whose forward passes this module re-states; a subclass may compute something else.
@@ -55,6 +64,8 @@ class DecodeStep:
              b.ln_2, b.mlp.c_fc.weight, b.mlp.c_fc.bias, b.mlp.c_proj.weight, b.mlp.c_proj.bias)
             for b in t.h
         ]
+        advise_huge_pages(*(p for layer in self.layers for p in layer[1:] if isinstance(p, torch.Tensor)))
+        self._cache = None  # the last cache seen, whose buffers were advised too
 
     @staticmethod
     def supports(model) -> bool:
@@ -92,6 +103,9 @@ class DecodeStep:
         cache.check_room(1, B)
         if cache.keys.shape[0] != len(self.layers):
             raise ValueError(f"the cache has {cache.keys.shape[0]} layers, the model {len(self.layers)}")
+        if cache is not self._cache:  # each step reads all of the past keys and values: huge pages too
+            advise_huge_pages(cache.keys, cache.values)
+            self._cache = cache
         mask = causal_mask(1, past + 1, padding_mask=attention_mask, device=tokens.device)  # None without padding
         causal = attention_mask is None
 

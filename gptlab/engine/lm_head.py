@@ -5,8 +5,9 @@
 a large share of a small model's decoding step (``bench/generate.py`` measures both). The result is the
 same product, to fp32 rounding (the sums run in another order).
 
-The copy costs one more vocab x C matrix, so it is kept outside the model (not saved, pickled or copied with
-it) and made anew only when the weight changes. A change is detected by a fingerprint: the weight times a
+On a CPU the copy lies in huge pages (:mod:`~gptlab.engine.huge_pages`), which stream faster still. It costs
+one more vocab x C matrix, so it is kept outside the model (not saved, pickled or copied with it) and made
+anew only when the weight changes. A change is detected by a fingerprint: the weight times a
 fixed random vector, one matrix-vector product. Any change, however it is made (an optimizer step,
 ``load_state_dict``, writes through ``.data`` that autograd cannot see), moves the fingerprint unless it is
 below fp32 rounding in every row's product with that vector.
@@ -17,6 +18,8 @@ import weakref
 
 import torch
 import torch.nn.functional as F
+
+from .huge_pages import advise_huge_pages, aligned_empty
 
 # model -> (W^T, probe, W @ probe); an entry goes when its model does.
 _KEPT: "weakref.WeakKeyDictionary[torch.nn.Module, tuple]" = weakref.WeakKeyDictionary()
@@ -35,7 +38,11 @@ def transposed_head(model) -> torch.Tensor:
         if probe.device == w.device and torch.equal(w @ probe, fingerprint):
             return head_t
     probe = torch.randn(w.shape[1], generator=torch.Generator().manual_seed(0)).to(w)  # (C,)
-    head_t = w.t().contiguous()  # (C, vocab)
+    if w.device.type == "cpu":  # in huge pages, which it streams faster (see huge_pages)
+        head_t = aligned_empty(w.shape[::-1], w.dtype).copy_(w.t())  # (C, vocab)
+        advise_huge_pages(head_t)
+    else:
+        head_t = w.t().contiguous()  # (C, vocab)
     _KEPT[model] = (head_t, probe, w @ probe)
     return head_t
 
