@@ -21,8 +21,7 @@ import html
 import torch
 
 from ..plotting import printable
-from .base import Explorer, ExplorerError
-from .generation import _evaluating
+from .base import Explorer, ExplorerError, evaluating
 
 INTERFACE = ("the attention explorer needs the model's attention weights: give the model a method "
              "attention_maps(idx) that returns one (1, n_head, T, T) tensor per layer, or let model(idx, "
@@ -34,7 +33,7 @@ def attention_weights(model, idx: torch.Tensor) -> torch.Tensor:
     """Every layer's attention weights for token ids ``idx`` (1, T), as one tensor (n_layer, n_head, T, T),
     through either interface of the module docstring; :class:`ExplorerError` says what is missing."""
     maps: list = []
-    with _evaluating(model) if hasattr(model, "eval") else torch.no_grad():
+    with evaluating(model) if hasattr(model, "eval") else torch.no_grad():
         if callable(getattr(model, "attention_maps", None)):
             maps = model.attention_maps(idx)
         elif callable(model):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import html
 
+import torch
+
 from ..errors import GptlabError
 
 
@@ -23,6 +25,18 @@ class ExplorerError(GptlabError, ValueError):
 # What bad input raises, here and in the functions the explorers call (the tokenizers, the model's checks,
 # SamplingSettings). Anything else is a bug and keeps its traceback.
 INPUT_PROBLEMS = (GptlabError, ValueError, TypeError, LookupError)
+
+
+@contextlib.contextmanager
+def evaluating(model):
+    """Eval mode and no gradients for a look at the model, its training mode restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
 
 
 class Explorer:

@@ -14,13 +14,12 @@ search's text) and shows the distribution it was chosen from, the token and the 
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import torch
 
 from ..sampling import SamplingSettings, kept_mask, next_token_probs, sample_from_probs
-from .base import Explorer, ExplorerError
+from .base import Explorer, ExplorerError, evaluating
 
 # The controls' ranges are part of the course's contract (the browser test moves them by description).
 TEMPERATURE = dict(description="temperature", value=1.0, min=0.05, max=2.0, step=0.05)
@@ -237,7 +236,7 @@ class GenerationExplorer(Explorer):
         if window not in self._logits_cache:
             if len(self._logits_cache) > 512:
                 self._logits_cache.clear()
-            with _evaluating(self.model):
+            with evaluating(self.model):
                 self._logits_cache[window] = self.model(torch.tensor([window]), last_only=True)[0, -1].float()
         return self._logits_cache[window]
 
@@ -332,7 +331,7 @@ def sequence_log_prob(model, ids: torch.Tensor, start: int) -> float:
     ids = ids.reshape(-1)
     if start < 1 or start >= len(ids):
         return 0.0
-    with _evaluating(model):
+    with evaluating(model):
         head = model(ids[None, : min(len(ids), block)])[0]  # (min(T, block), V): positions the window covers
         rows = [head[start - 1: block - 1]] if start < block else []
         later = range(max(start, block), len(ids))  # tokens predicted from a slid window
@@ -341,18 +340,6 @@ def sequence_log_prob(model, ids: torch.Tensor, start: int) -> float:
             rows.append(model(windows, last_only=True)[:, -1])
         logp = torch.log_softmax(torch.cat(rows).double(), dim=-1)  # (len(ids) - start, V)
     return float(logp.gather(1, ids[start:, None]).sum())
-
-
-@contextlib.contextmanager
-def _evaluating(model):
-    """Eval mode and no gradients for a look at the model, its training mode restored afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
 
 
 def _comparison_table(continuations: dict, current: str) -> str:
